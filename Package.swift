@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Stint",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "stint", targets: ["stint"]),
+        .library(name: "PhaseTracking", targets: ["PhaseTracking"]),
+        .library(name: "Instances", targets: ["Instances"]),
+    ],
+    targets: [
+        .target(name: "PhaseTracking"),
+        .target(name: "Hypervisor"),
+        .target(name: "GuestImage"),
+        .target(name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage"]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        .executableTarget(name: "stint", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage"]),
+        .testTarget(name: "PhaseTrackingTests", dependencies: ["PhaseTracking"]),
+        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage"]),
+        .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
+        .testTarget(name: "InstancesTests", dependencies: ["Instances", "PhaseTracking"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["stint", "Instances", "PhaseTracking"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

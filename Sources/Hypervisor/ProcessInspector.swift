@@ -1,0 +1,65 @@
+import Glibc
+
+/// Facts about a process looked up by pid in `/proc`, usable from any process, not only the parent.
+public enum ProcessInspector {
+    /// Returns the start time of `pid` in clock ticks since boot (field 22 of `/proc/PID/stat`), or `nil` when no such
+    /// process exists.
+    ///
+    /// Together with the pid, the start time identifies one process, because the kernel can reuse a pid only for a
+    /// process that starts later.
+    public static func startTime(of pid: pid_t) -> UInt64? {
+        guard let fields = statFields(of: pid), fields.count > startTimeIndex else { return nil }
+        return UInt64(fields[startTimeIndex])
+    }
+
+    /// Returns whether `pid` exists and is not a zombie and, when `startTime` is non-nil, started at that time.
+    public static func isAlive(_ pid: pid_t, startTime: UInt64?) -> Bool {
+        guard let fields = statFields(of: pid), fields.count > startTimeIndex else { return false }
+        let state = fields[stateIndex]
+        // Z is a zombie that waits for its parent, X a process being torn down.
+        if state == "Z" || state == "X" {
+            return false
+        }
+        if let startTime {
+            return UInt64(fields[startTimeIndex]) == startTime
+        }
+        return true
+    }
+
+    /// Index of field 3 (state) among the fields after the command name.
+    private static let stateIndex = 0
+    /// Index of field 22 (starttime) among the fields after the command name.
+    private static let startTimeIndex = 19
+
+    /// Returns the fields of `/proc/PID/stat` from field 3 onwards.
+    ///
+    /// Field 2 is the command name in parentheses and may itself contain spaces and `)`, so parsing starts after the
+    /// last `)` in the file.
+    private static func statFields(of pid: pid_t) -> [Substring]? {
+        guard pid > 0, let bytes = readProcFile("/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let closingParenthesis = text.lastIndex(of: ")") else { return nil }
+        let rest = text[text.index(after: closingParenthesis)...]
+        return rest.split(separator: " ", omittingEmptySubsequences: true)
+    }
+}
+
+/// Returns the whole content of a file in `/proc`, or `nil` when it cannot be opened.
+///
+/// `/proc` files report a size of 0, so this reads until end of file instead of trusting `stat`.
+func readProcFile(_ path: String) -> [UInt8]? {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var content: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            return nil
+        }
+        if count == 0 { return content }
+        content.append(contentsOf: chunk[0..<count])
+    }
+}

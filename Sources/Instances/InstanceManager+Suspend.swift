@@ -1,0 +1,214 @@
+import Foundation
+import Hypervisor
+import PhaseTracking
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension InstanceManager {
+    /// How long a memory image may take to write or load.
+    static let snapshotTimeout: Duration = .seconds(300)
+
+    /// Pauses the guest's vCPUs; the phase is `paused` from the moment QEMU confirmed the stop.
+    public func pause(_ reference: String) throws -> InstanceStatus {
+        let id = try withLockedInstance(reference) { metadata, paths -> String in
+            switch metadata.state {
+            case .paused:
+                return metadata.id
+            case .running, .initializing:
+                break
+            default:
+                throw InstancesError.conflict(
+                    "cannot pause instance '\(metadata.name)': it is \(metadata.state.rawValue), not running")
+            }
+            let machine = try connect(paths, metadata)
+            defer { machine.client.close() }
+            try hypervisorCall("pause", metadata) { try machine.pause() }
+            metadata.transition(to: .paused, at: now())
+            try save(metadata)
+            return metadata.id
+        }
+        return status(ofID: id)
+    }
+
+    /// Resumes a paused guest, back to `running` (or `initializing` if it had not finished booting).
+    public func resume(_ reference: String) throws -> InstanceStatus {
+        let id = try withLockedInstance(reference) { metadata, paths -> String in
+            switch metadata.state {
+            case .running, .initializing:
+                return metadata.id
+            case .paused:
+                break
+            default:
+                throw InstancesError.conflict(
+                    "cannot resume instance '\(metadata.name)': it is \(metadata.state.rawValue), not paused")
+            }
+            let machine = try connect(paths, metadata)
+            defer { machine.client.close() }
+            try hypervisorCall("resume", metadata) { try machine.resume() }
+            metadata.transition(to: metadata.bootMarkers.completedAt != nil ? .running : .initializing, at: now())
+            try save(metadata)
+            return metadata.id
+        }
+        return status(ofID: id)
+    }
+
+    /// Saves the guest's memory into the snapshot directory and ends its hypervisor. The phase is `standby` from the
+    /// moment the vCPUs stopped. On failure the guest continues in its previous phase.
+    public func standby(_ reference: String) throws -> InstanceStatus {
+        let id = try withLockedInstance(reference) { metadata, paths -> String in
+            switch metadata.state {
+            case .standby:
+                return metadata.id
+            case .running, .initializing, .paused:
+                break
+            default:
+                throw InstancesError.conflict(
+                    "cannot put instance '\(metadata.name)' in standby: it is \(metadata.state.rawValue), not running")
+            }
+            guard let machineConfig = metadata.processes?.machine else {
+                throw InstancesError.failed("instance '\(metadata.name)' has no recorded machine configuration")
+            }
+            let previous = metadata.state
+            metadata.pendingOperation = PendingOperation(
+                kind: .standby, previousPhase: previous, generation: metadata.generation)
+            try save(metadata)
+
+            let machine = try connect(paths, metadata)
+            defer { machine.client.close() }
+            do {
+                if previous != .paused {
+                    try hypervisorCall("pause", metadata) { try machine.pause() }
+                }
+                metadata.transition(to: .standby, at: now())
+                try save(metadata)
+                try writeSnapshot(machine, into: paths.snapshotDirectory, metadata: metadata)
+            } catch {
+                try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
+                if previous != .paused { try? machine.resume() }
+                metadata.transition(
+                    to: previous == .paused
+                        ? .paused : (metadata.bootMarkers.completedAt != nil ? .running : .initializing),
+                    at: now())
+                metadata.pendingOperation = nil
+                try? save(metadata)
+                throw InstancesError.failed("standby of instance '\(metadata.name)'", error)
+            }
+
+            metadata.snapshot = SnapshotRecord(
+                takenAt: metadata.phases.since ?? now(), machine: machineConfig,
+                guestBooted: metadata.bootMarkers.completedAt != nil)
+            _ = try? machine.quit()
+            _ = machine.waitForExit(timeout: .seconds(10))
+            let exitMoment = terminateHypervisor(metadata, grace: .seconds(5))
+            metadata.processes = nil
+            metadata.pendingOperation = nil
+            metadata.lastExit = ExitRecord(
+                at: exitMoment, status: "quit after standby", source: "operation", estimated: false)
+            try save(metadata)
+            return metadata.id
+        }
+        return status(ofID: id)
+    }
+
+    /// Loads the snapshot into a new hypervisor and continues the guest where it stopped: `running`, or
+    /// `initializing` when the guest had not finished booting. The snapshot is removed once the guest runs.
+    public func restore(_ reference: String) throws -> InstanceStatus {
+        let id = try withLockedInstance(reference) { metadata, paths -> String in
+            switch metadata.state {
+            case .standby:
+                break
+            case .created where metadata.snapshot != nil:
+                // A fork made from memory waits in created until its first restore.
+                break
+            case .running, .initializing, .paused:
+                throw InstancesError.conflict(
+                    "cannot restore instance '\(metadata.name)': it is already \(metadata.state.rawValue)")
+            default:
+                throw InstancesError.conflict(
+                    "cannot restore instance '\(metadata.name)': it is \(metadata.state.rawValue) and has no snapshot; use 'start'"
+                )
+            }
+            guard let snapshot = metadata.snapshot, FileManager.default.fileExists(atPath: paths.memoryImage) else {
+                throw InstancesError(
+                    .corrupt,
+                    "instance '\(metadata.name)' is in standby but its memory image '\(paths.memoryImage)' is missing; stop it to discard the standby"
+                )
+            }
+            metadata.pendingOperation = PendingOperation(
+                kind: .restore, previousPhase: metadata.state, generation: metadata.generation + 1)
+            try launch(&metadata, paths: paths, machine: snapshot.machine, incomingImage: paths.memoryImage)
+            try save(metadata)
+
+            do {
+                let machine = try connect(paths, metadata)
+                defer { machine.client.close() }
+                try hypervisorCall("load snapshot", metadata) {
+                    try machine.waitForIncomingMigration(timeout: InstanceManager.snapshotTimeout)
+                }
+                try hypervisorCall("resume", metadata) { try machine.resume() }
+            } catch {
+                let moment = terminateHypervisor(metadata)
+                metadata.processes = nil
+                metadata.pendingOperation = nil
+                metadata.lastExit = ExitRecord(
+                    at: moment, status: "killed after failed restore", source: "operation", estimated: false)
+                try? save(metadata)
+                throw InstancesError.failed("restore of instance '\(metadata.name)'", error)
+            }
+
+            let moment = now()
+            if !snapshot.guestBooted {
+                metadata.bootMarkers = BootMarkers()
+            } else if metadata.bootMarkers.completedAt == nil {
+                // A fork's guest booted in its source; its memory carries that boot.
+                metadata.bootMarkers.agentReadyAt = snapshot.takenAt
+                metadata.bootMarkers.programStartedAt = snapshot.takenAt
+            }
+            metadata.transition(to: snapshot.guestBooted ? .running : .initializing, at: moment)
+            metadata.snapshot = nil
+            metadata.pendingOperation = nil
+            try save(metadata)
+            try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
+            return metadata.id
+        }
+        return status(ofID: id)
+    }
+
+    /// Writes the memory image and machine configuration into `directory`. The image is written under a temporary
+    /// name and renamed once complete, so `memory.img` exists only when it is whole.
+    func writeSnapshot(_ machine: any MachineControl, into directory: String, metadata: InstanceMetadata) throws {
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let image = directory + "/memory.img"
+        let partial = image + ".partial"
+        try machine.saveState(to: partial, timeout: InstanceManager.snapshotTimeout)
+        if let machineConfig = metadata.processes?.machine {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try DurableFile.write(try encoder.encode(machineConfig), to: directory + "/config.json")
+        }
+        guard rename(partial, image) == 0 else { throw DurableFile.systemError("rename to \(image)", partial) }
+        try DurableFile.syncDirectory(directory)
+    }
+
+    func connect(_ paths: InstancePaths, _ metadata: InstanceMetadata) throws -> QEMUMachine {
+        do {
+            return try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(10))
+        } catch {
+            throw InstancesError.failed(
+                "connecting to QEMU of instance '\(metadata.name)' at \(paths.qmpSocket) failed: \(error); see \(paths.hypervisorLog)"
+            )
+        }
+    }
+
+    func hypervisorCall(_ action: String, _ metadata: InstanceMetadata, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch {
+            throw InstancesError.failed("\(action) of instance '\(metadata.name)' failed in QEMU: \(error)")
+        }
+    }
+}

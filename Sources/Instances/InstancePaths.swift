@@ -1,0 +1,19 @@
+/// The files of one instance under `<data>/instances/<id>/`.
+public struct InstancePaths: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public var metadata: String { directory + "/metadata.json" }
+    public var lock: String { directory + "/lock" }
+    public var logs: String { directory + "/logs" }
+    public var serialLog: String { logs + "/serial.log" }
+    public var hypervisorLog: String { logs + "/vmm.log" }
+    public var monitorLog: String { logs + "/monitor.log" }
+    public var snapshotDirectory: String { directory + "/snapshot" }
+    public var memoryImage: String { snapshotDirectory + "/memory.img" }
+    /// The QMP socket. Unix socket paths are limited to 107 bytes, so the data directory path must stay short.
+    public var qmpSocket: String { directory + "/qmp.sock" }
+}

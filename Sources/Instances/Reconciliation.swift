@@ -1,0 +1,139 @@
+import Foundation
+import Hypervisor
+import PhaseTracking
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension InstanceManager {
+    /// Repairs what a dead process left behind, under the instance lock, and saves when anything changed.
+    ///
+    /// A pending operation seen here belongs to a process that died, because operations hold the lock until they end.
+    /// If the guest still runs, the operation is rolled back and the guest keeps running. If the hypervisor is gone,
+    /// the exit is recorded at the best moment known and marked as estimated.
+    func reconcile(_ metadata: inout InstanceMetadata, paths: InstancePaths) throws {
+        let hypervisorAlive =
+            metadata.processes.map {
+                ProcessInspector.isAlive($0.hypervisorPID, startTime: $0.hypervisorStartTime)
+            } ?? false
+
+        if let pending = metadata.pendingOperation {
+            if hypervisorAlive {
+                try rollBack(pending, &metadata, paths: paths)
+            } else {
+                let moment = estimatedExitInstant(metadata, paths: paths)
+                InstanceManager.recordHypervisorExit(
+                    &metadata, paths: paths, at: moment,
+                    status: "exited while '\(pending.kind.rawValue)' was interrupted",
+                    source: "reconciliation", estimated: true)
+            }
+            try save(metadata)
+            return
+        }
+
+        if metadata.state.isLive && !hypervisorAlive {
+            let moment = estimatedExitInstant(metadata, paths: paths)
+            InstanceManager.recordHypervisorExit(
+                &metadata, paths: paths, at: moment, status: "exited unobserved", source: "reconciliation",
+                estimated: true)
+            try save(metadata)
+        }
+    }
+
+    /// Records the end of the hypervisor process at `moment`. A standby whose memory image was complete lands in
+    /// standby; an interrupted restore stays in standby with its snapshot; everything else lands in stopped.
+    static func recordHypervisorExit(
+        _ metadata: inout InstanceMetadata, paths: InstancePaths, at moment: HostInstant, status: String,
+        source: String, estimated: Bool
+    ) {
+        let pending = metadata.pendingOperation
+        if pending?.kind == .standby, FileManager.default.fileExists(atPath: paths.memoryImage),
+            let machine = metadata.processes?.machine
+        {
+            metadata.snapshot = SnapshotRecord(
+                takenAt: metadata.phases.since ?? moment, machine: machine,
+                guestBooted: metadata.bootMarkers.completedAt != nil)
+            metadata.transition(to: .standby, at: moment)
+        } else if pending?.kind == .restore, metadata.snapshot != nil {
+            metadata.transition(to: .standby, at: moment)
+        } else {
+            if metadata.state == .standby {
+                metadata.snapshot = nil
+            }
+            metadata.transition(to: .stopped, at: moment)
+            metadata.stoppedAt = metadata.phases.since ?? moment
+        }
+        metadata.processes = nil
+        metadata.pendingOperation = nil
+        metadata.lastExit = ExitRecord(at: moment, status: status, source: source, estimated: estimated)
+    }
+
+    private func rollBack(_ pending: PendingOperation, _ metadata: inout InstanceMetadata, paths: InstancePaths) throws
+    {
+        switch pending.kind {
+        case .restore, .stop, .delete:
+            // A half-restored guest is discarded (the snapshot is still on disk), and an interrupted stop or delete
+            // was a request to end the guest anyway.
+            let moment = terminateHypervisor(metadata)
+            InstanceManager.recordHypervisorExit(
+                &metadata, paths: paths, at: moment, status: "ended after interrupted '\(pending.kind.rawValue)'",
+                source: "reconciliation", estimated: false)
+        case .standby, .fork:
+            try? FileManager.default.removeItem(atPath: paths.memoryImage + ".partial")
+            let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
+            defer { machine.client.close() }
+            if pending.previousPhase != .paused, try machine.status() != "running" {
+                try machine.resume()
+            }
+            let phase: Phase =
+                pending.previousPhase == .paused
+                ? .paused : (metadata.bootMarkers.completedAt != nil ? .running : .initializing)
+            metadata.transition(to: phase, at: now())
+            metadata.pendingOperation = nil
+        }
+    }
+
+    /// Waits up to `grace` for the hypervisor process to exit on its own, then ends it by SIGKILL, and returns the
+    /// moment it was seen gone.
+    func terminateHypervisor(_ metadata: InstanceMetadata, grace: Duration = .zero) -> HostInstant {
+        guard let processes = metadata.processes else { return now() }
+        let graceDeadline = ContinuousClock.now + grace
+        while ProcessInspector.isAlive(processes.hypervisorPID, startTime: processes.hypervisorStartTime),
+            ContinuousClock.now < graceDeadline
+        {
+            usleep(5_000)
+        }
+        if ProcessInspector.isAlive(processes.hypervisorPID, startTime: processes.hypervisorStartTime) {
+            kill(processes.hypervisorPID, SIGKILL)
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ProcessInspector.isAlive(processes.hypervisorPID, startTime: processes.hypervisorStartTime),
+            ContinuousClock.now < deadline
+        {
+            usleep(10_000)
+        }
+        return now()
+    }
+
+    /// Estimates the last moment the guest was alive: the newest write to its serial or hypervisor log, clamped
+    /// between the start of the current phase and now.
+    func estimatedExitInstant(_ metadata: InstanceMetadata, paths: InstancePaths) -> HostInstant {
+        let current = now()
+        var newestWrite: Int64?
+        for path in [paths.serialLog, paths.hypervisorLog] {
+            var info = stat()
+            if stat(path, &info) == 0 {
+                let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+                newestWrite = max(newestWrite ?? nanoseconds, nanoseconds)
+            }
+        }
+        guard let newestWrite else { return metadata.phases.since ?? current }
+        let age = max(0, current.wallNanoseconds - newestWrite)
+        let estimate = current.adding(nanoseconds: -age)
+        if let since = metadata.phases.since, estimate.isBefore(since) {
+            return since
+        }
+        return estimate
+    }
+}

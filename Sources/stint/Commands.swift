@@ -1,0 +1,112 @@
+import Foundation
+import Instances
+import PhaseTracking
+
+/// The `stint` command line: one function per subcommand.
+enum Commands {
+    static let usage = """
+        Usage: stint [--data-dir DIR] [--image-dir DIR] [--accel auto|kvm|tcg] COMMAND [ARGUMENTS]
+
+        Instance commands (INSTANCE is a name or an id):
+          run [--name NAME] [--memory MIB] [--vcpus N] [--wait running|initializing|none] [--timeout SECONDS] -- COMMAND...
+                                   create an instance and boot it; COMMAND runs in the guest
+          ps [--output table|json]  list instances with their phase totals
+          inspect INSTANCE [--output table|json]
+          start INSTANCE [--wait running|initializing|none] [--timeout SECONDS]
+          stop INSTANCE [--timeout SECONDS]   ACPI power-down, forced after SECONDS (default 10)
+          pause INSTANCE | resume INSTANCE
+          standby INSTANCE          save memory to disk and end the hypervisor
+          restore INSTANCE          continue an instance in standby
+          fork SOURCE --name NEW [--target running|standby|stopped]
+          rm [--force] INSTANCE...  delete; --force ends a live instance first
+          logs INSTANCE [--tail N] [--follow] [--timestamps] [--hypervisor]
+
+        Options and environment:
+          --data-dir DIR    or STINT_DATA_DIR; default /var/lib/stint for root, else ~/.local/share/stint
+          --image-dir DIR   or STINT_IMAGE_DIR; guest kernel and initramfs cache, default DATA/system
+          --accel MODE      or STINT_ACCEL; auto probes whether KVM really runs guests, else TCG
+          STINT_QEMU        the QEMU executable (default qemu-system-x86_64)
+
+        Exit codes: 0 success, 1 failure, 64 usage error.
+
+        """
+
+    static let commandOptions: [String: (values: Set<String>, flags: Set<String>)] = [
+        "run": (["name", "memory", "vcpus", "wait", "timeout"], []),
+        "ps": (["output"], []),
+        "inspect": (["output"], []),
+        "start": (["wait", "timeout"], []),
+        "stop": (["timeout"], []),
+        "pause": ([], []), "resume": ([], []), "standby": ([], []), "restore": ([], []),
+        "fork": (["name", "target"], []),
+        "rm": ([], ["force"]),
+        "logs": (["tail"], ["follow", "timestamps", "hypervisor"]),
+        "monitor": (["id", "generation", "qemu", "machine", "incoming"], []),
+    ]
+
+    /// Runs the command line and returns the exit code.
+    static func main(_ arguments: [String]) -> Int32 {
+        do {
+            try dispatch(Array(arguments.dropFirst()))
+            return 0
+        } catch let error as CLIError {
+            printError(error.description)
+            return error.exitCode
+        } catch let error as InstancesError {
+            printError(error.message)
+            return error.code == .invalidArgument ? 64 : 1
+        } catch {
+            printError("\(error)")
+            return 1
+        }
+    }
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("stint: error: \(message)\n".utf8))
+    }
+
+    static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    private static func dispatch(_ arguments: [String]) throws {
+        if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] {
+            write(usage)
+            return
+        }
+        // Global options come before the command; their values must not be taken for the command.
+        var globalArguments: [String] = []
+        var index = 0
+        while index < arguments.count, arguments[index].hasPrefix("-") {
+            globalArguments.append(arguments[index])
+            let name = String(arguments[index].dropFirst(2))
+            if GlobalOptions.valueOptions.contains(name), index + 1 < arguments.count {
+                globalArguments.append(arguments[index + 1])
+                index += 1
+            }
+            index += 1
+        }
+        guard index < arguments.count else { throw CLIError.usage("missing command") }
+        let command = arguments[index]
+        let rest = Array(arguments[(index + 1)...])
+        let helpRequested = rest.prefix { $0 != "--" }.contains("--help")
+        if command == "help" || helpRequested {
+            write(usage)
+            return
+        }
+        guard let spec = commandOptions[command] else {
+            throw CLIError.usage("unknown command '\(command)'")
+        }
+        let parsed = try ParsedArguments(
+            globalArguments + rest, valueOptions: spec.values.union(GlobalOptions.valueOptions),
+            flagOptions: spec.flags,
+            shortFlags: command == "rm" ? ["-f": "force"] : (command == "logs" ? ["-f": "follow"] : [:]))
+        let global = try GlobalOptions(parsed)
+        if command == "monitor" {
+            try MonitorCommand.run(parsed, global)
+            return
+        }
+        let manager = try global.makeManager()
+        try LifecycleCommands.run(command, parsed, manager)
+    }
+}

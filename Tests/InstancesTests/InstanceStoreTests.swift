@@ -1,0 +1,118 @@
+import Foundation
+import PhaseTracking
+import Testing
+
+@testable import Instances
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct InstanceStoreTests {
+    let directory: String
+    let store: InstanceStore
+
+    init() throws {
+        var template = Array("/tmp/stint-store-XXXXXX".utf8CString)
+        guard mkdtemp(&template) != nil else { throw InstancesError.failed("mkdtemp failed") }
+        directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        store = try InstanceStore(dataDirectory: directory)
+    }
+
+    func makeMetadata(name: String) -> InstanceMetadata {
+        let now = SystemClock().now()
+        var metadata = InstanceMetadata(
+            id: InstanceIdentity.generateID(), name: name, createdAt: now, memoryMiB: 256, vcpus: 1,
+            command: ["true"])
+        metadata.transition(to: .created, at: now)
+        return metadata
+    }
+
+    func install(_ metadata: InstanceMetadata) throws {
+        try FileManager.default.createDirectory(
+            atPath: store.paths(forID: metadata.id).directory, withIntermediateDirectories: true)
+        try store.saveMetadata(metadata)
+    }
+
+    @Test func metadataRoundTripsWithPrivateMode() throws {
+        let metadata = makeMetadata(name: "alpha")
+        try install(metadata)
+        #expect(try store.loadMetadata(id: metadata.id) == metadata)
+
+        let attributes = try FileManager.default.attributesOfItem(atPath: store.paths(forID: metadata.id).metadata)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let dataAttributes = try FileManager.default.attributesOfItem(atPath: directory)
+        #expect((dataAttributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.paths(forID: metadata.id).directory)
+        #expect(leftovers == ["metadata.json"])
+    }
+
+    @Test func metadataWithoutPhasesLoadsEmptyTracker() throws {
+        let metadata = makeMetadata(name: "legacy")
+        try install(metadata)
+        let path = store.paths(forID: metadata.id).metadata
+        var object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        object?.removeValue(forKey: "phases")
+        try JSONSerialization.data(withJSONObject: object ?? [:]).write(to: URL(fileURLWithPath: path))
+
+        var loaded = try store.loadMetadata(id: metadata.id)
+        #expect(loaded.phases.isEmpty)
+        #expect(loaded.state == .created)
+        let view = InstanceView(InstanceStatus.derive(id: loaded.id, metadata: loaded, observedAt: SystemClock().now()))
+        #expect(view.currentPhase == nil)
+        #expect(view.phaseDurationsMilliseconds == nil)
+        let json = String(decoding: try InstanceView.encode(view), as: UTF8.self)
+        #expect(!json.contains("current_phase"))
+        #expect(!json.contains("phase_durations_ms"))
+
+        loaded.transition(to: .stopped, at: SystemClock().now())
+        #expect(loaded.phases.currentPhase == .stopped)
+    }
+
+    @Test(arguments: ["", "{\"id\": ", "garbage\u{0}\u{1}", "{\"format_version\": \"one\"}", "[]"])
+    func corruptMetadataShowsUnknownAlone(content: String) throws {
+        let healthy = makeMetadata(name: "healthy")
+        let broken = makeMetadata(name: "broken")
+        try install(healthy)
+        try install(broken)
+        try Data(content.utf8).write(to: URL(fileURLWithPath: store.paths(forID: broken.id).metadata))
+
+        let manager = try InstanceManager(
+            configuration: ManagerConfiguration(dataDirectory: directory, monitorExecutable: "/bin/false"))
+        let statuses = manager.list()
+        #expect(statuses.count == 2)
+        let brokenStatus = try #require(statuses.first { $0.id == broken.id })
+        #expect(brokenStatus.state == .unknown)
+        #expect(brokenStatus.stateError?.contains(store.paths(forID: broken.id).metadata) == true)
+        let healthyStatus = try #require(statuses.first { $0.id == healthy.id })
+        #expect(healthyStatus.state == .created)
+        #expect(healthyStatus.phases?.currentPhase == .created)
+        #expect(throws: InstancesError.self) { try manager.start(broken.id) }
+    }
+
+    @Test func newerFormatIsRejectedWithAdvice() throws {
+        let metadata = makeMetadata(name: "future")
+        try install(metadata)
+        let path = store.paths(forID: metadata.id).metadata
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+            .replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 99")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try store.loadMetadata(id: metadata.id)
+            Issue.record("newer format accepted")
+        } catch let error as InstancesError {
+            #expect(error.code == .corrupt)
+            #expect(error.message.contains("upgrade Stint"))
+        }
+    }
+
+    @Test func namesResolveAndIDsWin() throws {
+        let metadata = makeMetadata(name: "lookup")
+        try install(metadata)
+        #expect(try store.resolve("lookup") == metadata.id)
+        #expect(try store.resolve(metadata.id) == metadata.id)
+        #expect(throws: InstancesError.self) { try store.resolve("../lookup") }
+        #expect(throws: InstancesError.self) { try store.resolve("missing") }
+    }
+}
