@@ -16,12 +16,15 @@ let package = Package(
         .target(name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage"]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
-        .executableTarget(name: "stint", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage"]),
+        .target(name: "StintAPI", dependencies: ["Instances", "HTTPServer", "PhaseTracking"]),
+        .executableTarget(
+            name: "stint", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintAPI", "HTTPServer"]),
         .testTarget(name: "PhaseTrackingTests", dependencies: ["PhaseTracking"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage"]),
         .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
         .testTarget(name: "InstancesTests", dependencies: ["Instances", "PhaseTracking"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "StintAPITests", dependencies: ["StintAPI", "Instances", "HTTPServer", "PhaseTracking"]),
         .testTarget(name: "EndToEndTests", dependencies: ["stint", "Instances", "PhaseTracking"]),
     ],
     swiftLanguageModes: [.v6]

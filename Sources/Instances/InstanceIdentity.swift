@@ -13,6 +13,11 @@ public enum InstanceIdentity {
         return String(repeating: "0", count: idLength - hex.count) + hex
     }
 
+    /// Returns a name for an instance created without one: `vm-` and eight hexadecimal digits.
+    public static func generateName() -> String {
+        "vm-" + String(generateID().prefix(8))
+    }
+
     /// True when `text` has the form of an id.
     public static func isValidID(_ text: String) -> Bool {
         text.utf8.count == idLength && text.utf8.allSatisfy { isDigit($0) || ($0 >= 97 && $0 <= 102) }

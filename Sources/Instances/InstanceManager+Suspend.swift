@@ -167,6 +167,9 @@ extension InstanceManager {
                 metadata.bootMarkers.programStartedAt = snapshot.takenAt
             }
             metadata.transition(to: snapshot.guestBooted ? .running : .initializing, at: moment)
+            if metadata.startedAt == nil {
+                metadata.startedAt = moment
+            }
             metadata.snapshot = nil
             metadata.pendingOperation = nil
             try save(metadata)

@@ -21,6 +21,11 @@ enum Commands {
           rm [--force] INSTANCE...  delete; --force ends a live instance first
           logs INSTANCE [--tail N] [--follow] [--timestamps] [--hypervisor]
 
+        Server:
+          serve [--listen ADDRESS:PORT] [--token TOKEN]
+                                   the HTTP/JSON API (default 127.0.0.1:8780); the bearer token is TOKEN,
+                                   STINT_API_TOKEN, or the one in DATA/api-token (created on first start)
+
         Options and environment:
           --data-dir DIR    or STINT_DATA_DIR; default /var/lib/stint for root, else ~/.local/share/stint
           --image-dir DIR   or STINT_IMAGE_DIR; guest kernel and initramfs cache, default DATA/system
@@ -42,6 +47,7 @@ enum Commands {
         "rm": ([], ["force"]),
         "logs": (["tail"], ["follow", "timestamps", "hypervisor"]),
         "monitor": (["id", "generation", "qemu", "machine", "incoming"], []),
+        "serve": (["listen", "token"], []),
     ]
 
     /// Runs the command line and returns the exit code.
@@ -104,6 +110,10 @@ enum Commands {
         let global = try GlobalOptions(parsed)
         if command == "monitor" {
             try MonitorCommand.run(parsed, global)
+            return
+        }
+        if command == "serve" {
+            try ServeCommand.run(parsed, global)
             return
         }
         let manager = try global.makeManager()

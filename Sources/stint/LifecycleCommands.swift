@@ -41,11 +41,11 @@ enum LifecycleCommands {
             throw CLIError.usage(
                 "unexpected argument '\(arguments.positionals[0])': put the guest command after '--'")
         }
-        let name = arguments.options["name"] ?? "vm-" + String(InstanceIdentity.generateID().prefix(8))
+        let name = arguments.options["name"] ?? InstanceIdentity.generateName()
         let memory = try parseMemory(arguments.options["memory"] ?? "256")
         let vcpus = try arguments.integer("vcpus", default: 1, range: CreateRequest.vcpuRange, unit: "vCPUs")
         let request = CreateRequest(name: name, command: command, memoryMiB: memory, vcpus: vcpus)
-        try waitMode(arguments)  // reject a bad --wait before creating anything
+        _ = try waitMode(arguments)  // reject a bad --wait before creating anything
 
         let created = try manager.create(request)
         let started = try manager.start(created.id)
