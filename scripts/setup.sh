@@ -27,3 +27,12 @@ if ! command -v swift >/dev/null 2>&1; then
     echo "setup: no 'swift' in PATH; install the Swift 6 toolchain for Linux (swift.org) and put its bin in PATH" >&2
     exit 1
 fi
+
+# Python tools that check the API in the test suite: the OpenAPI validator and schemathesis, from PyPI.
+tools="$(cd "$(dirname "$0")/.." && pwd)/.build/python-tools"
+if [ ! -x "$tools/bin/schemathesis" ] || [ ! -x "$tools/bin/openapi-spec-validator" ]; then
+    mkdir -p "$(dirname "$tools")"
+    /usr/bin/python3 -m venv "$tools"
+    "$tools/bin/pip" install --quiet --disable-pip-version-check \
+        "openapi-spec-validator==0.9.0" "schemathesis==4.32.5"
+fi

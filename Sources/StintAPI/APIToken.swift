@@ -20,7 +20,8 @@ public enum APIToken {
             let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else {
                 throw APIError(
-                    status: 500, code: "corrupt", message: "the token file '\(path)' is empty; delete it to make a new one")
+                    status: 500, code: "corrupt",
+                    message: "the token file '\(path)' is empty; delete it to make a new one")
             }
             return token
         }

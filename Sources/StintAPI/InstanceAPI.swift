@@ -65,7 +65,8 @@ public final class InstanceAPI: Sendable {
         case 1 where segments[0] == "openapi.json":
             try requireMethod(request, ["GET"])
             return HTTPResponse(
-                status: 200, headers: ["Content-Type": "application/json"], body: .data(Data(OpenAPIDocument.json.utf8)))
+                status: 200, headers: ["Content-Type": "application/json"], body: .data(Data(OpenAPIDocument.json.utf8))
+            )
         case 1 where segments[0] == "instances":
             switch try requireMethod(request, ["GET", "POST"]) {
             case "GET": return try listInstances(request)
@@ -107,7 +108,8 @@ public final class InstanceAPI: Sendable {
             case "stop":
                 let body = try RequestBodyDecoder.decode(
                     StopInstanceBody.self, from: request.body, allowedFields: StopInstanceBody.fields, allowEmpty: true)
-                return try manager.stop(reference, timeout: try seconds(body?.timeoutSeconds, default: 10, name: "timeout_seconds"))
+                return try manager.stop(
+                    reference, timeout: try seconds(body?.timeoutSeconds, default: 10, name: "timeout_seconds"))
             case "pause": return try manager.pause(reference)
             case "resume": return try manager.resume(reference)
             case "standby": return try manager.standby(reference)
@@ -122,9 +124,11 @@ public final class InstanceAPI: Sendable {
         try requireQuery(request, allowed: ["state"])
         var views = manager.list().map(InstanceView.init)
         if let state = request.query["state"] {
-            guard let wanted = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == state.lowercased() }) else {
+            guard let wanted = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == state.lowercased() })
+            else {
                 throw APIError.badRequest(
-                    "invalid state '\(state)'; use one of \(InstanceState.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "invalid state '\(state)'; use one of \(InstanceState.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             views = views.filter { $0.state == wanted.rawValue }
         }
@@ -175,7 +179,8 @@ public final class InstanceAPI: Sendable {
         {
             throw APIError(
                 status: 409, code: "conflict",
-                message: "instance '\(reference)' is \(phase.rawValue); set from_running to true to fork it while it runs")
+                message:
+                    "instance '\(reference)' is \(phase.rawValue); set from_running to true to fork it while it runs")
         }
         return try manager.fork(reference, name: body.name, target: target)
     }
@@ -212,7 +217,9 @@ public final class InstanceAPI: Sendable {
         guard allowed.contains(request.method) else {
             throw APIError(
                 status: 405, code: "method_not_allowed",
-                message: "method \(request.method) is not allowed on '\(request.path)'; use \(allowed.joined(separator: " or "))")
+                message:
+                    "method \(request.method) is not allowed on '\(request.path)'; use \(allowed.joined(separator: " or "))"
+            )
         }
         return request.method
     }
@@ -245,12 +252,17 @@ public final class InstanceAPI: Sendable {
         let start = ContinuousClock.now
         do {
             let result = try body()
-            log.info("operation finished", ["operation": operation, "instance": reference, "duration_ms": milliseconds(since: start)])
+            log.info(
+                "operation finished",
+                ["operation": operation, "instance": reference, "duration_ms": milliseconds(since: start)])
             return result
         } catch {
             log.warning(
                 "operation failed",
-                ["operation": operation, "instance": reference, "duration_ms": milliseconds(since: start), "error": "\(error)"])
+                [
+                    "operation": operation, "instance": reference, "duration_ms": milliseconds(since: start),
+                    "error": "\(error)",
+                ])
             throw error
         }
     }
@@ -262,7 +274,8 @@ public final class InstanceAPI: Sendable {
 
     private func json<Value: Encodable>(_ status: Int, _ value: Value) throws -> HTTPResponse {
         HTTPResponse(
-            status: status, headers: ["Content-Type": "application/json"], body: .data(try JSONEncoder.api.encode(value)))
+            status: status, headers: ["Content-Type": "application/json"],
+            body: .data(try JSONEncoder.api.encode(value)))
     }
 }
 

@@ -3,927 +3,927 @@
 /// The OpenAPI 3.1 document of the API, served at `GET /openapi.json`.
 public enum OpenAPIDocument {
     public static let json = #"""
-{
-  "openapi": "3.1.0",
-  "info": {
-    "title": "Stint instance API",
-    "version": "1.0.0",
-    "description": "Runs microVMs and accounts the time each instance spends in each lifecycle phase. Every route but /health requires 'Authorization: Bearer TOKEN'; the server keeps its token in DATA/api-token (mode 0600) unless one is given. Timestamps are UTC, RFC 3339, with Z. Durations are whole milliseconds, the floor of the exact total, with the current phase counted up to the response time."
-  },
-  "servers": [
-    {
-      "url": "http://127.0.0.1:8780"
-    }
-  ],
-  "security": [
-    {
-      "bearerAuth": []
-    }
-  ],
-  "paths": {
-    "/health": {
-      "get": {
-        "operationId": "getHealth",
-        "summary": "Report that the server answers",
-        "security": [],
-        "responses": {
-          "200": {
-            "description": "The server is up.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Health"
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "Stint instance API",
+            "version": "1.0.0",
+            "description": "Runs microVMs and accounts the time each instance spends in each lifecycle phase. Every route but /health requires 'Authorization: Bearer TOKEN'; the server keeps its token in DATA/api-token (mode 0600) unless one is given. Timestamps are UTC, RFC 3339, with Z. Durations are whole milliseconds, the floor of the exact total, with the current phase counted up to the response time."
+          },
+          "servers": [
+            {
+              "url": "http://127.0.0.1:8780"
+            }
+          ],
+          "security": [
+            {
+              "bearerAuth": []
+            }
+          ],
+          "paths": {
+            "/health": {
+              "get": {
+                "operationId": "getHealth",
+                "summary": "Report that the server answers",
+                "security": [],
+                "responses": {
+                  "200": {
+                    "description": "The server is up.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Health"
+                        }
+                      }
+                    }
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
                 }
               }
-            }
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/openapi.json": {
-      "get": {
-        "operationId": "getOpenAPIDocument",
-        "summary": "Return this document",
-        "responses": {
-          "200": {
-            "description": "The OpenAPI document.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "object"
+            },
+            "/openapi.json": {
+              "get": {
+                "operationId": "getOpenAPIDocument",
+                "summary": "Return this document",
+                "responses": {
+                  "200": {
+                    "description": "The OpenAPI document.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
                 }
               }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances": {
-      "get": {
-        "operationId": "listInstances",
-        "summary": "List instances",
-        "parameters": [
-          {
-            "name": "state",
-            "in": "query",
-            "required": false,
-            "description": "Only instances in this state (case-insensitive).",
-            "schema": {
-              "$ref": "#/components/schemas/State"
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "All instances, sorted by name.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "array",
-                  "items": {
-                    "$ref": "#/components/schemas/Instance"
+            },
+            "/instances": {
+              "get": {
+                "operationId": "listInstances",
+                "summary": "List instances",
+                "parameters": [
+                  {
+                    "name": "state",
+                    "in": "query",
+                    "required": false,
+                    "description": "Only instances in this state (case-insensitive).",
+                    "schema": {
+                      "$ref": "#/components/schemas/State"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "All instances, sorted by name.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "array",
+                          "items": {
+                            "$ref": "#/components/schemas/Instance"
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              },
+              "post": {
+                "operationId": "createInstance",
+                "summary": "Create an instance and boot it",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/CreateInstanceRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "The instance, started (and in the phase asked for by wait_for).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "413": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "get": {
+                "operationId": "getInstance",
+                "summary": "Get an instance",
+                "responses": {
+                  "200": {
+                    "description": "The instance.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              },
+              "delete": {
+                "operationId": "deleteInstance",
+                "summary": "Delete an instance, ending its guest first if it runs",
+                "responses": {
+                  "204": {
+                    "description": "Deleted."
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/start": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "post": {
+                "operationId": "startInstance",
+                "summary": "Boot a created or stopped instance",
+                "responses": {
+                  "200": {
+                    "description": "The instance after the operation.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/stop": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "post": {
+                "operationId": "stopInstance",
+                "summary": "ACPI power-down, forced after timeout_seconds; stopping an instance in standby discards its snapshot",
+                "requestBody": {
+                  "required": false,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/StopInstanceRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "200": {
+                    "description": "The instance after the operation.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/pause": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "post": {
+                "operationId": "pauseInstance",
+                "summary": "Pause the guest's vCPUs",
+                "responses": {
+                  "200": {
+                    "description": "The instance after the operation.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/resume": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "post": {
+                "operationId": "resumeInstance",
+                "summary": "Resume a paused guest",
+                "responses": {
+                  "200": {
+                    "description": "The instance after the operation.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/standby": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "post": {
+                "operationId": "standbyInstance",
+                "summary": "Save the guest's memory to disk and end its hypervisor",
+                "responses": {
+                  "200": {
+                    "description": "The instance after the operation.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/restore": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "post": {
+                "operationId": "restoreInstance",
+                "summary": "Continue an instance in standby from its snapshot",
+                "responses": {
+                  "200": {
+                    "description": "The instance after the operation.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/fork": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "post": {
+                "operationId": "forkInstance",
+                "summary": "Create a new instance from this one's configuration and memory",
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/ForkInstanceRequest"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "201": {
+                    "description": "The fork.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Instance"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/logs": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "get": {
+                "operationId": "getInstanceLogs",
+                "summary": "Read the serial console (each line prefixed with the host time it was read) or the hypervisor log",
+                "parameters": [
+                  {
+                    "name": "tail",
+                    "in": "query",
+                    "required": false,
+                    "description": "Only the last N lines.",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "maximum": 1000000
+                    }
+                  },
+                  {
+                    "name": "follow",
+                    "in": "query",
+                    "required": false,
+                    "description": "Stream new lines until the instance stops or the client disconnects.",
+                    "schema": {
+                      "type": "boolean"
+                    }
+                  },
+                  {
+                    "name": "source",
+                    "in": "query",
+                    "required": false,
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "serial",
+                        "hypervisor"
+                      ]
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "Log text.",
+                    "content": {
+                      "text/plain": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/instances/{id}/wait": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "get": {
+                "operationId": "waitForInstanceState",
+                "summary": "Wait until the instance is in a state, or the timeout passes",
+                "parameters": [
+                  {
+                    "name": "state",
+                    "in": "query",
+                    "required": true,
+                    "schema": {
+                      "$ref": "#/components/schemas/State"
+                    }
+                  },
+                  {
+                    "name": "timeout",
+                    "in": "query",
+                    "required": false,
+                    "description": "Seconds to wait, 0 to 300; default 30.",
+                    "schema": {
+                      "type": "number",
+                      "minimum": 0,
+                      "maximum": 300
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "Whether the state was reached, and the instance as it is now.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/WaitResponse"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
                   }
                 }
               }
             }
           },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      },
-      "post": {
-        "operationId": "createInstance",
-        "summary": "Create an instance and boot it",
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/CreateInstanceRequest"
+          "components": {
+            "securitySchemes": {
+              "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer"
               }
-            }
-          }
-        },
-        "responses": {
-          "201": {
-            "description": "The instance, started (and in the phase asked for by wait_for).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "413": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "get": {
-        "operationId": "getInstance",
-        "summary": "Get an instance",
-        "responses": {
-          "200": {
-            "description": "The instance.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      },
-      "delete": {
-        "operationId": "deleteInstance",
-        "summary": "Delete an instance, ending its guest first if it runs",
-        "responses": {
-          "204": {
-            "description": "Deleted."
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/start": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "post": {
-        "operationId": "startInstance",
-        "summary": "Boot a created or stopped instance",
-        "responses": {
-          "200": {
-            "description": "The instance after the operation.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/stop": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "post": {
-        "operationId": "stopInstance",
-        "summary": "ACPI power-down, forced after timeout_seconds; stopping an instance in standby discards its snapshot",
-        "requestBody": {
-          "required": false,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/StopInstanceRequest"
-              }
-            }
-          }
-        },
-        "responses": {
-          "200": {
-            "description": "The instance after the operation.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/pause": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "post": {
-        "operationId": "pauseInstance",
-        "summary": "Pause the guest's vCPUs",
-        "responses": {
-          "200": {
-            "description": "The instance after the operation.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/resume": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "post": {
-        "operationId": "resumeInstance",
-        "summary": "Resume a paused guest",
-        "responses": {
-          "200": {
-            "description": "The instance after the operation.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/standby": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "post": {
-        "operationId": "standbyInstance",
-        "summary": "Save the guest's memory to disk and end its hypervisor",
-        "responses": {
-          "200": {
-            "description": "The instance after the operation.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/restore": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "post": {
-        "operationId": "restoreInstance",
-        "summary": "Continue an instance in standby from its snapshot",
-        "responses": {
-          "200": {
-            "description": "The instance after the operation.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/fork": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "post": {
-        "operationId": "forkInstance",
-        "summary": "Create a new instance from this one's configuration and memory",
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/ForkInstanceRequest"
-              }
-            }
-          }
-        },
-        "responses": {
-          "201": {
-            "description": "The fork.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Instance"
-                }
-              }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "409": {
-            "$ref": "#/components/responses/Error"
-          },
-          "500": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/logs": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "get": {
-        "operationId": "getInstanceLogs",
-        "summary": "Read the serial console (each line prefixed with the host time it was read) or the hypervisor log",
-        "parameters": [
-          {
-            "name": "tail",
-            "in": "query",
-            "required": false,
-            "description": "Only the last N lines.",
-            "schema": {
-              "type": "integer",
-              "minimum": 0,
-              "maximum": 1000000
-            }
-          },
-          {
-            "name": "follow",
-            "in": "query",
-            "required": false,
-            "description": "Stream new lines until the instance stops or the client disconnects.",
-            "schema": {
-              "type": "boolean"
-            }
-          },
-          {
-            "name": "source",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string",
-              "enum": [
-                "serial",
-                "hypervisor"
-              ]
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "Log text.",
-            "content": {
-              "text/plain": {
+            },
+            "parameters": {
+              "InstanceID": {
+                "name": "id",
+                "in": "path",
+                "required": true,
+                "description": "The instance's id or name.",
                 "schema": {
                   "type": "string"
                 }
               }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    },
-    "/instances/{id}/wait": {
-      "parameters": [
-        {
-          "$ref": "#/components/parameters/InstanceID"
-        }
-      ],
-      "get": {
-        "operationId": "waitForInstanceState",
-        "summary": "Wait until the instance is in a state, or the timeout passes",
-        "parameters": [
-          {
-            "name": "state",
-            "in": "query",
-            "required": true,
-            "schema": {
-              "$ref": "#/components/schemas/State"
-            }
-          },
-          {
-            "name": "timeout",
-            "in": "query",
-            "required": false,
-            "description": "Seconds to wait, 0 to 300; default 30.",
-            "schema": {
-              "type": "number",
-              "minimum": 0,
-              "maximum": 300
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "Whether the state was reached, and the instance as it is now.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/WaitResponse"
+            },
+            "responses": {
+              "Error": {
+                "description": "An error.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
                 }
               }
-            }
-          },
-          "400": {
-            "$ref": "#/components/responses/Error"
-          },
-          "401": {
-            "$ref": "#/components/responses/Error"
-          },
-          "404": {
-            "$ref": "#/components/responses/Error"
-          },
-          "405": {
-            "$ref": "#/components/responses/Error"
-          }
-        }
-      }
-    }
-  },
-  "components": {
-    "securitySchemes": {
-      "bearerAuth": {
-        "type": "http",
-        "scheme": "bearer"
-      }
-    },
-    "parameters": {
-      "InstanceID": {
-        "name": "id",
-        "in": "path",
-        "required": true,
-        "description": "The instance's id or name.",
-        "schema": {
-          "type": "string"
-        }
-      }
-    },
-    "responses": {
-      "Error": {
-        "description": "An error.",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Error"
-            }
-          }
-        }
-      }
-    },
-    "schemas": {
-      "Health": {
-        "type": "object",
-        "required": [
-          "status"
-        ],
-        "properties": {
-          "status": {
-            "type": "string",
-            "const": "ok"
-          }
-        },
-        "additionalProperties": false
-      },
-      "Error": {
-        "type": "object",
-        "required": [
-          "code",
-          "message"
-        ],
-        "properties": {
-          "code": {
-            "type": "string",
-            "description": "invalid_argument, unauthorized, not_found, method_not_allowed, conflict, busy, payload_too_large, corrupt, failed, internal"
-          },
-          "message": {
-            "type": "string",
-            "description": "What failed, on which value, and what to do next."
-          }
-        },
-        "additionalProperties": false
-      },
-      "State": {
-        "type": "string",
-        "enum": [
-          "Created",
-          "Initializing",
-          "Running",
-          "Paused",
-          "Shutdown",
-          "Standby",
-          "Stopped",
-          "Unknown"
-        ]
-      },
-      "Phase": {
-        "type": "string",
-        "enum": [
-          "created",
-          "initializing",
-          "running",
-          "paused",
-          "shutdown",
-          "standby",
-          "stopped"
-        ]
-      },
-      "Timestamp": {
-        "type": "string",
-        "format": "date-time",
-        "pattern": "Z$"
-      },
-      "Instance": {
-        "type": "object",
-        "required": [
-          "id",
-          "state",
-          "has_snapshot"
-        ],
-        "properties": {
-          "id": {
-            "type": "string",
-            "pattern": "^[0-9a-f]{16}$"
-          },
-          "name": {
-            "type": "string"
-          },
-          "state": {
-            "$ref": "#/components/schemas/State"
-          },
-          "state_error": {
-            "type": "string",
-            "description": "Why the state is Unknown, or an operation that is in progress or was interrupted."
-          },
-          "created_at": {
-            "$ref": "#/components/schemas/Timestamp"
-          },
-          "started_at": {
-            "$ref": "#/components/schemas/Timestamp"
-          },
-          "stopped_at": {
-            "$ref": "#/components/schemas/Timestamp"
-          },
-          "vcpus": {
-            "type": "integer",
-            "minimum": 1
-          },
-          "memory_mib": {
-            "type": "integer",
-            "minimum": 1
-          },
-          "command": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            }
-          },
-          "has_snapshot": {
-            "type": "boolean"
-          },
-          "forked_from": {
-            "type": "string"
-          },
-          "current_phase": {
-            "$ref": "#/components/schemas/Phase"
-          },
-          "current_phase_since": {
-            "$ref": "#/components/schemas/Timestamp"
-          },
-          "phase_durations_ms": {
-            "type": "object",
-            "description": "Whole milliseconds per phase, the current phase counted up to the response time. Omitted, with current_phase and current_phase_since, while no transition has been recorded.",
-            "propertyNames": {
-              "$ref": "#/components/schemas/Phase"
             },
-            "additionalProperties": {
-              "type": "integer",
-              "minimum": 0
+            "schemas": {
+              "Health": {
+                "type": "object",
+                "required": [
+                  "status"
+                ],
+                "properties": {
+                  "status": {
+                    "type": "string",
+                    "const": "ok"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "Error": {
+                "type": "object",
+                "required": [
+                  "code",
+                  "message"
+                ],
+                "properties": {
+                  "code": {
+                    "type": "string",
+                    "description": "invalid_argument, unauthorized, not_found, method_not_allowed, conflict, busy, payload_too_large, corrupt, failed, internal"
+                  },
+                  "message": {
+                    "type": "string",
+                    "description": "What failed, on which value, and what to do next."
+                  }
+                },
+                "additionalProperties": false
+              },
+              "State": {
+                "type": "string",
+                "enum": [
+                  "Created",
+                  "Initializing",
+                  "Running",
+                  "Paused",
+                  "Shutdown",
+                  "Standby",
+                  "Stopped",
+                  "Unknown"
+                ]
+              },
+              "Phase": {
+                "type": "string",
+                "enum": [
+                  "created",
+                  "initializing",
+                  "running",
+                  "paused",
+                  "shutdown",
+                  "standby",
+                  "stopped"
+                ]
+              },
+              "Timestamp": {
+                "type": "string",
+                "format": "date-time",
+                "pattern": "Z$"
+              },
+              "Instance": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "state",
+                  "has_snapshot"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "pattern": "^[0-9a-f]{16}$"
+                  },
+                  "name": {
+                    "type": "string"
+                  },
+                  "state": {
+                    "$ref": "#/components/schemas/State"
+                  },
+                  "state_error": {
+                    "type": "string",
+                    "description": "Why the state is Unknown, or an operation that is in progress or was interrupted."
+                  },
+                  "created_at": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "started_at": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "stopped_at": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "vcpus": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "memory_mib": {
+                    "type": "integer",
+                    "minimum": 1
+                  },
+                  "command": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  },
+                  "has_snapshot": {
+                    "type": "boolean"
+                  },
+                  "forked_from": {
+                    "type": "string"
+                  },
+                  "current_phase": {
+                    "$ref": "#/components/schemas/Phase"
+                  },
+                  "current_phase_since": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "phase_durations_ms": {
+                    "type": "object",
+                    "description": "Whole milliseconds per phase, the current phase counted up to the response time. Omitted, with current_phase and current_phase_since, while no transition has been recorded.",
+                    "propertyNames": {
+                      "$ref": "#/components/schemas/Phase"
+                    },
+                    "additionalProperties": {
+                      "type": "integer",
+                      "minimum": 0
+                    }
+                  }
+                },
+                "dependentRequired": {
+                  "current_phase": [
+                    "current_phase_since",
+                    "phase_durations_ms"
+                  ],
+                  "current_phase_since": [
+                    "current_phase",
+                    "phase_durations_ms"
+                  ],
+                  "phase_durations_ms": [
+                    "current_phase",
+                    "current_phase_since"
+                  ]
+                },
+                "additionalProperties": false
+              },
+              "CreateInstanceRequest": {
+                "type": "object",
+                "required": [
+                  "command"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+                    "description": "Unique; generated when absent."
+                  },
+                  "command": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                      "type": "string"
+                    },
+                    "description": "The program and its arguments, run in the guest."
+                  },
+                  "memory_mib": {
+                    "type": "integer",
+                    "minimum": 64,
+                    "maximum": 65536,
+                    "default": 256
+                  },
+                  "vcpus": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 64,
+                    "default": 1
+                  },
+                  "wait_for": {
+                    "type": "string",
+                    "enum": [
+                      "initializing",
+                      "running"
+                    ],
+                    "description": "Respond once the guest reached this phase; absent to respond once it was started."
+                  },
+                  "wait_timeout_seconds": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": 3600,
+                    "default": 120
+                  }
+                },
+                "additionalProperties": false
+              },
+              "ForkInstanceRequest": {
+                "type": "object",
+                "required": [
+                  "name"
+                ],
+                "properties": {
+                  "name": {
+                    "type": "string",
+                    "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+                  },
+                  "from_running": {
+                    "type": "boolean",
+                    "default": false,
+                    "description": "Must be true to fork a live instance, which is paused while its memory is copied."
+                  },
+                  "target_state": {
+                    "type": "string",
+                    "enum": [
+                      "running",
+                      "standby",
+                      "stopped"
+                    ],
+                    "description": "Default: running for a live source, standby for one in standby, stopped otherwise."
+                  }
+                },
+                "additionalProperties": false
+              },
+              "StopInstanceRequest": {
+                "type": "object",
+                "properties": {
+                  "timeout_seconds": {
+                    "type": "number",
+                    "minimum": 0,
+                    "maximum": 3600,
+                    "default": 10,
+                    "description": "Seconds to wait for the guest to power off before it is ended."
+                  }
+                },
+                "additionalProperties": false
+              },
+              "WaitResponse": {
+                "type": "object",
+                "required": [
+                  "reached",
+                  "instance"
+                ],
+                "properties": {
+                  "reached": {
+                    "type": "boolean"
+                  },
+                  "instance": {
+                    "$ref": "#/components/schemas/Instance"
+                  }
+                },
+                "additionalProperties": false
+              }
             }
           }
-        },
-        "dependentRequired": {
-          "current_phase": [
-            "current_phase_since",
-            "phase_durations_ms"
-          ],
-          "current_phase_since": [
-            "current_phase",
-            "phase_durations_ms"
-          ],
-          "phase_durations_ms": [
-            "current_phase",
-            "current_phase_since"
-          ]
-        },
-        "additionalProperties": false
-      },
-      "CreateInstanceRequest": {
-        "type": "object",
-        "required": [
-          "command"
-        ],
-        "properties": {
-          "name": {
-            "type": "string",
-            "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-            "description": "Unique; generated when absent."
-          },
-          "command": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-              "type": "string"
-            },
-            "description": "The program and its arguments, run in the guest."
-          },
-          "memory_mib": {
-            "type": "integer",
-            "minimum": 64,
-            "maximum": 65536,
-            "default": 256
-          },
-          "vcpus": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 64,
-            "default": 1
-          },
-          "wait_for": {
-            "type": "string",
-            "enum": [
-              "initializing",
-              "running"
-            ],
-            "description": "Respond once the guest reached this phase; absent to respond once it was started."
-          },
-          "wait_timeout_seconds": {
-            "type": "number",
-            "minimum": 0,
-            "maximum": 3600,
-            "default": 120
-          }
-        },
-        "additionalProperties": false
-      },
-      "ForkInstanceRequest": {
-        "type": "object",
-        "required": [
-          "name"
-        ],
-        "properties": {
-          "name": {
-            "type": "string",
-            "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-          },
-          "from_running": {
-            "type": "boolean",
-            "default": false,
-            "description": "Must be true to fork a live instance, which is paused while its memory is copied."
-          },
-          "target_state": {
-            "type": "string",
-            "enum": [
-              "running",
-              "standby",
-              "stopped"
-            ],
-            "description": "Default: running for a live source, standby for one in standby, stopped otherwise."
-          }
-        },
-        "additionalProperties": false
-      },
-      "StopInstanceRequest": {
-        "type": "object",
-        "properties": {
-          "timeout_seconds": {
-            "type": "number",
-            "minimum": 0,
-            "maximum": 3600,
-            "default": 10,
-            "description": "Seconds to wait for the guest to power off before it is ended."
-          }
-        },
-        "additionalProperties": false
-      },
-      "WaitResponse": {
-        "type": "object",
-        "required": [
-          "reached",
-          "instance"
-        ],
-        "properties": {
-          "reached": {
-            "type": "boolean"
-          },
-          "instance": {
-            "$ref": "#/components/schemas/Instance"
-          }
-        },
-        "additionalProperties": false
-      }
-    }
-  }
-}
-"""#
+        }
+        """#
 }

@@ -5,7 +5,7 @@ import PhaseTracking
 /// The `stint` command line: one function per subcommand.
 enum Commands {
     static let usage = """
-        Usage: stint [--data-dir DIR] [--image-dir DIR] [--accel auto|kvm|tcg] COMMAND [ARGUMENTS]
+        Usage: stint [--data-dir DIR | --host URL] [--image-dir DIR] [--accel auto|kvm|tcg] COMMAND [ARGUMENTS]
 
         Instance commands (INSTANCE is a name or an id):
           run [--name NAME] [--memory MIB] [--vcpus N] [--wait running|initializing|none] [--timeout SECONDS] -- COMMAND...
@@ -30,6 +30,8 @@ enum Commands {
           --data-dir DIR    or STINT_DATA_DIR; default /var/lib/stint for root, else ~/.local/share/stint
           --image-dir DIR   or STINT_IMAGE_DIR; guest kernel and initramfs cache, default DATA/system
           --accel MODE      or STINT_ACCEL; auto probes whether KVM really runs guests, else TCG
+          --host URL        or STINT_HOST; send instance commands to a 'stint serve' at URL (http://ADDRESS:PORT)
+          --token TOKEN     or STINT_API_TOKEN; the server's bearer token, else read from DATA/api-token
           STINT_QEMU        the QEMU executable (default qemu-system-x86_64)
 
         Exit codes: 0 success, 1 failure, 64 usage error.
@@ -47,7 +49,7 @@ enum Commands {
         "rm": ([], ["force"]),
         "logs": (["tail"], ["follow", "timestamps", "hypervisor"]),
         "monitor": (["id", "generation", "qemu", "machine", "incoming"], []),
-        "serve": (["listen", "token"], []),
+        "serve": (["listen"], []),
     ]
 
     /// Runs the command line and returns the exit code.
@@ -116,7 +118,6 @@ enum Commands {
             try ServeCommand.run(parsed, global)
             return
         }
-        let manager = try global.makeManager()
-        try LifecycleCommands.run(command, parsed, manager)
+        try LifecycleCommands.run(command, parsed, try global.makeService())
     }
 }

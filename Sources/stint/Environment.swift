@@ -8,12 +8,15 @@ import Instances
 
 /// Settings shared by every command: the data directory, the guest image directory, the accelerator and QEMU.
 struct GlobalOptions {
-    static let valueOptions: Set<String> = ["data-dir", "image-dir", "accel"]
+    static let valueOptions: Set<String> = ["data-dir", "image-dir", "accel", "host", "token"]
 
     var dataDirectory: String
     var imageDirectory: String?
     var acceleration: Acceleration?
     var qemuExecutable: String
+    /// The server to send instance commands to, instead of working on the data directory.
+    var host: String?
+    var token: String?
 
     /// Reads the flags first, then `STINT_DATA_DIR`, `STINT_IMAGE_DIR`, `STINT_ACCEL` and `STINT_QEMU`.
     init(_ arguments: ParsedArguments) throws {
@@ -34,6 +37,16 @@ struct GlobalOptions {
         default: throw CLIError.usage("invalid accelerator '\(accel)': use auto, kvm or tcg")
         }
         qemuExecutable = environment["STINT_QEMU"] ?? QEMUCommandLine.defaultExecutable
+        host = arguments.options["host"] ?? environment["STINT_HOST"].flatMap { $0.isEmpty ? nil : $0 }
+        token = arguments.options["token"] ?? environment["STINT_API_TOKEN"]
+    }
+
+    /// The service the instance commands use: the server at `host` when set, else the data directory.
+    func makeService() throws -> any InstanceService {
+        guard let host else { return LocalInstanceService(manager: try makeManager()) }
+        let fileToken = (try? String(contentsOfFile: dataDirectory + "/api-token", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return RemoteInstanceService(client: try HTTPClient(url: host, token: token ?? fileToken))
     }
 
     func makeManager() throws -> InstanceManager {

@@ -4,36 +4,34 @@ import PhaseTracking
 
 /// The instance subcommands, run against the data directory.
 enum LifecycleCommands {
-    static func run(_ command: String, _ arguments: ParsedArguments, _ manager: InstanceManager) throws {
+    static func run(_ command: String, _ arguments: ParsedArguments, _ service: any InstanceService) throws {
         switch command {
-        case "run": try runInstance(arguments, manager)
-        case "ps": try list(arguments, manager)
-        case "inspect": try inspect(arguments, manager)
+        case "run": try runInstance(arguments, service)
+        case "ps": try list(arguments, service)
+        case "inspect": try inspect(arguments, service)
         case "start":
-            let status = try manager.start(try arguments.onePositional("instance name or id"))
-            try waitIfRequested(arguments, status, manager)
-            report(status)
+            let reference = try arguments.onePositional("instance name or id")
+            let timeout = try arguments.seconds("timeout", default: 120)
+            report(try service.start(reference, waitFor: try waitMode(arguments), timeout: timeout))
         case "stop":
             let timeout = try arguments.seconds("timeout", default: 10)
-            report(try manager.stop(try arguments.onePositional("instance name or id"), timeout: timeout))
-        case "pause": report(try manager.pause(try arguments.onePositional("instance name or id")))
-        case "resume": report(try manager.resume(try arguments.onePositional("instance name or id")))
-        case "standby": report(try manager.standby(try arguments.onePositional("instance name or id")))
-        case "restore": report(try manager.restore(try arguments.onePositional("instance name or id")))
-        case "fork": try fork(arguments, manager)
-        case "rm": try remove(arguments, manager)
-        case "logs": try LogsCommand.run(arguments, manager)
+            report(try service.stop(try arguments.onePositional("instance name or id"), timeout: timeout))
+        case "pause", "resume", "standby", "restore":
+            guard let operation = SimpleOperation(rawValue: command) else { throw CLIError.usage("unknown command") }
+            report(try service.perform(operation, on: try arguments.onePositional("instance name or id")))
+        case "fork": try fork(arguments, service)
+        case "rm": try remove(arguments, service)
+        case "logs": try LogsCommand.run(arguments, service)
         default: throw CLIError.usage("unknown command '\(command)'")
         }
     }
 
     /// Prints `NAME STATE` after a state-changing command.
-    private static func report(_ status: InstanceStatus) {
-        let view = InstanceView(status)
+    private static func report(_ view: InstanceView) {
         Commands.write("\(view.name ?? view.id) \(view.state)\n")
     }
 
-    private static func runInstance(_ arguments: ParsedArguments, _ manager: InstanceManager) throws {
+    private static func runInstance(_ arguments: ParsedArguments, _ service: any InstanceService) throws {
         guard let command = arguments.trailing, !command.isEmpty else {
             throw CLIError.usage("missing guest command: put it after '--', e.g. stint run -- sh -c 'echo hi'")
         }
@@ -45,11 +43,11 @@ enum LifecycleCommands {
         let memory = try parseMemory(arguments.options["memory"] ?? "256")
         let vcpus = try arguments.integer("vcpus", default: 1, range: CreateRequest.vcpuRange, unit: "vCPUs")
         let request = CreateRequest(name: name, command: command, memoryMiB: memory, vcpus: vcpus)
-        _ = try waitMode(arguments)  // reject a bad --wait before creating anything
+        let waitFor = try waitMode(arguments)
+        let timeout = try arguments.seconds("timeout", default: 120)
+        try request.validate()
 
-        let created = try manager.create(request)
-        let started = try manager.start(created.id)
-        try waitIfRequested(arguments, started, manager)
+        let created = try service.create(request, waitFor: waitFor, timeout: timeout)
         Commands.write(created.id + "\n")
     }
 
@@ -61,14 +59,6 @@ enum LifecycleCommands {
         case let other:
             throw CLIError.usage("invalid --wait '\(other)': use running, initializing or none")
         }
-    }
-
-    private static func waitIfRequested(
-        _ arguments: ParsedArguments, _ status: InstanceStatus, _ manager: InstanceManager
-    ) throws {
-        guard let phase = try waitMode(arguments) else { return }
-        let timeout = try arguments.seconds("timeout", default: 120)
-        _ = try manager.wait(for: status.id, phase: phase, timeout: timeout)
     }
 
     /// Parses `256`, `256M`, `256MiB`, `1G` or `1GiB` into MiB.
@@ -92,11 +82,11 @@ enum LifecycleCommands {
         return value * factor
     }
 
-    private static func list(_ arguments: ParsedArguments, _ manager: InstanceManager) throws {
+    private static func list(_ arguments: ParsedArguments, _ service: any InstanceService) throws {
         guard arguments.positionals.isEmpty else {
             throw CLIError.usage("ps takes no arguments, got '\(arguments.positionals[0])'")
         }
-        let views = manager.list().map(InstanceView.init)
+        let views = try service.list()
         switch arguments.options["output"] ?? "table" {
         case "json":
             Commands.write(String(decoding: try InstanceView.encode(views), as: UTF8.self) + "\n")
@@ -114,8 +104,8 @@ enum LifecycleCommands {
         }
     }
 
-    private static func inspect(_ arguments: ParsedArguments, _ manager: InstanceManager) throws {
-        let view = InstanceView(try manager.status(try arguments.onePositional("instance name or id")))
+    private static func inspect(_ arguments: ParsedArguments, _ service: any InstanceService) throws {
+        let view = try service.inspect(try arguments.onePositional("instance name or id"))
         switch arguments.options["output"] ?? "table" {
         case "json":
             Commands.write(String(decoding: try InstanceView.encode(view), as: UTF8.self) + "\n")
@@ -140,7 +130,7 @@ enum LifecycleCommands {
         }
     }
 
-    private static func fork(_ arguments: ParsedArguments, _ manager: InstanceManager) throws {
+    private static func fork(_ arguments: ParsedArguments, _ service: any InstanceService) throws {
         let source = try arguments.onePositional("source instance name or id")
         guard let name = arguments.options["name"] else {
             throw CLIError.usage("missing --name for the fork")
@@ -152,15 +142,15 @@ enum LifecycleCommands {
             }
             target = parsed
         }
-        report(try manager.fork(source, name: name, target: target))
+        report(try service.fork(source, name: name, target: target))
     }
 
-    private static func remove(_ arguments: ParsedArguments, _ manager: InstanceManager) throws {
+    private static func remove(_ arguments: ParsedArguments, _ service: any InstanceService) throws {
         guard !arguments.positionals.isEmpty else { throw CLIError.usage("missing instance name or id") }
         var failures: [String] = []
         for reference in arguments.positionals {
             do {
-                try manager.delete(reference, force: arguments.flags.contains("force"))
+                try service.delete(reference, force: arguments.flags.contains("force"))
                 Commands.write(reference + "\n")
             } catch {
                 Commands.printError("\(error)")

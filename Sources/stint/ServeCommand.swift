@@ -35,7 +35,7 @@ enum ServeCommand {
         let manager = try global.makeManager()
         let token = try APIToken.loadOrCreate(
             dataDirectory: global.dataDirectory,
-            explicit: arguments.options["token"] ?? ProcessInfo.processInfo.environment["STINT_API_TOKEN"])
+            explicit: global.token)
         let api = InstanceAPI(manager: manager, token: token, log: log)
 
         // InstanceAPI logs each request with its instance, so the HTTP layer's own request log stays off.
@@ -47,7 +47,10 @@ enum ServeCommand {
         }
         log.info(
             "server started",
-            ["listen": "\(host):\(server.boundPort)", "data_dir": global.dataDirectory, "token_file": global.dataDirectory + "/api-token"])
+            [
+                "listen": "\(host):\(server.boundPort)", "data_dir": global.dataDirectory,
+                "token_file": global.dataDirectory + "/api-token",
+            ])
         // The bound port on standard output lets scripts and tests that listen on port 0 find the server.
         Commands.write("listening on http://\(host):\(server.boundPort)\n")
 
@@ -60,7 +63,8 @@ enum ServeCommand {
 
     /// Parses `HOST:PORT` or `[IPV6]:PORT`.
     static func parseListen(_ text: String) throws -> (String, UInt16) {
-        let invalid = CLIError.usage("invalid --listen '\(text)': use ADDRESS:PORT such as 127.0.0.1:8780 or [::1]:8780")
+        let invalid = CLIError.usage(
+            "invalid --listen '\(text)': use ADDRESS:PORT such as 127.0.0.1:8780 or [::1]:8780")
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
             throw invalid
         }
