@@ -18,7 +18,8 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
         .target(name: "StintAPI", dependencies: ["Instances", "HTTPServer", "PhaseTracking"]),
         .executableTarget(
-            name: "stint", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintAPI", "HTTPServer"]),
+            name: "stint",
+            dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintAPI", "HTTPServer"]),
         .testTarget(name: "PhaseTrackingTests", dependencies: ["PhaseTracking"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage"]),
         .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
