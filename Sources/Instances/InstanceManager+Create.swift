@@ -75,13 +75,14 @@ extension InstanceManager {
                 }
                 metadata.pendingOperation = PendingOperation(
                     kind: .delete, previousPhase: metadata.state, generation: metadata.generation)
-                try save(metadata)
+                try save(&metadata)
                 let moment = terminateHypervisor(metadata)
                 InstanceManager.recordHypervisorExit(
-                    &metadata, paths: paths, at: moment, status: "killed by delete", source: "operation",
+                    &metadata, paths: paths, at: moment, status: "killed by delete", source: .operation,
                     estimated: false)
-                try save(metadata)
+                try save(&metadata)
             }
+            try recordDeletion(&metadata)
             let trash = store.instancesDirectory + "/.deleted-\(metadata.id)-\(UInt32.random(in: 0...UInt32.max))"
             guard rename(paths.directory, trash) == 0 else {
                 throw DurableFile.systemError("rename to \(trash)", paths.directory)
@@ -90,6 +91,26 @@ extension InstanceManager {
             return trash
         }
         try? FileManager.default.removeItem(atPath: id)
+    }
+
+    /// Writes the final journal entry of an instance, closing its last phase. The instance's usage stays queryable
+    /// from the journal after its directory is gone. Throws, and deletes nothing, when the journal cannot be written.
+    private func recordDeletion(_ metadata: inout InstanceMetadata) throws {
+        let moment = now()
+        var entries = metadata.journalOutbox
+        if let current = metadata.phases.currentPhase, let since = metadata.phases.since {
+            let instant = moment.isBefore(since) ? since : moment
+            entries.append(
+                PendingJournalEntry(
+                    sequence: metadata.phases.transitionCount + 1, from: current.rawValue, to: "deleted", at: instant,
+                    previousPhaseNanoseconds: max(0, instant.nanoseconds(since: since)), source: .operation,
+                    estimated: false))
+        }
+        // NOTE: if the process dies after this write and before the directory is renamed, the instance stays
+        // listed while the journal already closed it; a later transition with the same sequence number is ignored.
+        try Journal(dataDirectory: store.dataDirectory).append(
+            entries, instanceID: metadata.id, instanceName: metadata.name)
+        metadata.journalOutbox.removeAll()
     }
 
     func ensureNameIsFree(_ name: String) throws {
@@ -104,6 +125,7 @@ extension InstanceManager {
     /// Writes a new instance into a temporary directory and renames it into place, so a crash never leaves a
     /// half-made instance under a valid id. `prepare` fills the temporary directory (for example with a snapshot).
     func publish(_ metadata: InstanceMetadata, prepare: (InstancePaths) throws -> Void) throws {
+        var metadata = metadata
         let temporary = InstancePaths(directory: store.instancesDirectory + "/.creating-\(metadata.id)")
         let final = store.paths(forID: metadata.id)
         do {
@@ -117,6 +139,7 @@ extension InstanceManager {
                 throw DurableFile.systemError("rename to \(final.directory)", temporary.directory)
             }
             try DurableFile.syncDirectory(store.instancesDirectory)
+            store.flushJournal(&metadata)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary.directory)
             throw InstancesError.failed("creating instance '\(metadata.name)'", error)

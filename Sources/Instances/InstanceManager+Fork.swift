@@ -80,7 +80,7 @@ extension InstanceManager {
         let previous = source.state
         source.pendingOperation = PendingOperation(
             kind: .fork, previousPhase: previous, generation: source.generation)
-        try save(source)
+        try save(&source)
 
         let machine = try connect(sourcePaths, source)
         defer { machine.client.close() }
@@ -89,7 +89,7 @@ extension InstanceManager {
             if previous != .paused {
                 try hypervisorCall("pause", source) { try machine.pause() }
                 source.transition(to: .paused, at: now())
-                try save(source)
+                try save(&source)
             }
             fork.snapshot = SnapshotRecord(
                 takenAt: now(), machine: machineConfig, guestBooted: source.bootMarkers.completedAt != nil)
@@ -108,7 +108,7 @@ extension InstanceManager {
             }
         }
         source.pendingOperation = nil
-        try save(source)
+        try save(&source)
         if let failure {
             throw InstancesError.failed("fork of instance '\(source.name)'", failure)
         }

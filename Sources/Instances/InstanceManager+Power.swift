@@ -30,7 +30,7 @@ extension InstanceManager {
             metadata.startedAt = startedAt
             metadata.stoppedAt = nil
             metadata.transition(to: .initializing, at: startedAt)
-            try save(metadata)
+            try save(&metadata)
             return metadata.id
         }
         return status(ofID: id)
@@ -50,7 +50,7 @@ extension InstanceManager {
                 let moment = now()
                 metadata.transition(to: .stopped, at: moment)
                 metadata.stoppedAt = moment
-                try save(metadata)
+                try save(&metadata)
                 return metadata.id
             case .initializing, .running, .paused, .shutdown:
                 break
@@ -62,12 +62,12 @@ extension InstanceManager {
             if previous != .paused {
                 metadata.transition(to: .shutdown, at: now())
             }
-            try save(metadata)
+            try save(&metadata)
 
             let (moment, how) = endHypervisor(metadata, paths: paths, graceful: previous != .paused, timeout: timeout)
             InstanceManager.recordHypervisorExit(
-                &metadata, paths: paths, at: moment, status: how, source: "operation", estimated: false)
-            try save(metadata)
+                &metadata, paths: paths, at: moment, status: how, source: .operation, estimated: false)
+            try save(&metadata)
             return metadata.id
         }
         return status(ofID: id)

@@ -26,7 +26,7 @@ extension InstanceManager {
             defer { machine.client.close() }
             try hypervisorCall("pause", metadata) { try machine.pause() }
             metadata.transition(to: .paused, at: now())
-            try save(metadata)
+            try save(&metadata)
             return metadata.id
         }
         return status(ofID: id)
@@ -48,7 +48,7 @@ extension InstanceManager {
             defer { machine.client.close() }
             try hypervisorCall("resume", metadata) { try machine.resume() }
             metadata.transition(to: metadata.bootMarkers.completedAt != nil ? .running : .initializing, at: now())
-            try save(metadata)
+            try save(&metadata)
             return metadata.id
         }
         return status(ofID: id)
@@ -73,7 +73,7 @@ extension InstanceManager {
             let previous = metadata.state
             metadata.pendingOperation = PendingOperation(
                 kind: .standby, previousPhase: previous, generation: metadata.generation)
-            try save(metadata)
+            try save(&metadata)
 
             let machine = try connect(paths, metadata)
             defer { machine.client.close() }
@@ -82,31 +82,14 @@ extension InstanceManager {
                     try hypervisorCall("pause", metadata) { try machine.pause() }
                 }
                 metadata.transition(to: .standby, at: now())
-                try save(metadata)
-                try writeSnapshot(machine, into: paths.snapshotDirectory, metadata: metadata)
+                try save(&metadata)
             } catch {
-                try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
                 if previous != .paused { try? machine.resume() }
-                metadata.transition(
-                    to: previous == .paused
-                        ? .paused : (metadata.bootMarkers.completedAt != nil ? .running : .initializing),
-                    at: now())
                 metadata.pendingOperation = nil
-                try? save(metadata)
+                try? save(&metadata)
                 throw InstancesError.failed("standby of instance '\(metadata.name)'", error)
             }
-
-            metadata.snapshot = SnapshotRecord(
-                takenAt: metadata.phases.since ?? now(), machine: machineConfig,
-                guestBooted: metadata.bootMarkers.completedAt != nil)
-            _ = try? machine.quit()
-            _ = machine.waitForExit(timeout: .seconds(10))
-            let exitMoment = terminateHypervisor(metadata, grace: .seconds(5))
-            metadata.processes = nil
-            metadata.pendingOperation = nil
-            metadata.lastExit = ExitRecord(
-                at: exitMoment, status: "quit after standby", source: "operation", estimated: false)
-            try save(metadata)
+            try completeStandby(&metadata, paths: paths, machine: machine, machineConfig: machineConfig)
             return metadata.id
         }
         return status(ofID: id)
@@ -139,7 +122,7 @@ extension InstanceManager {
             metadata.pendingOperation = PendingOperation(
                 kind: .restore, previousPhase: metadata.state, generation: metadata.generation + 1)
             try launch(&metadata, paths: paths, machine: snapshot.machine, incomingImage: paths.memoryImage)
-            try save(metadata)
+            try save(&metadata)
 
             do {
                 let machine = try connect(paths, metadata)
@@ -153,8 +136,8 @@ extension InstanceManager {
                 metadata.processes = nil
                 metadata.pendingOperation = nil
                 metadata.lastExit = ExitRecord(
-                    at: moment, status: "killed after failed restore", source: "operation", estimated: false)
-                try? save(metadata)
+                    at: moment, status: "killed after failed restore", source: .operation, estimated: false)
+                try? save(&metadata)
                 throw InstancesError.failed("restore of instance '\(metadata.name)'", error)
             }
 
@@ -172,11 +155,43 @@ extension InstanceManager {
             }
             metadata.snapshot = nil
             metadata.pendingOperation = nil
-            try save(metadata)
+            try save(&metadata)
             try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
             return metadata.id
         }
         return status(ofID: id)
+    }
+
+    /// Finishes a standby whose vCPUs are stopped and whose phase is recorded as standby: writes the snapshot and
+    /// ends the hypervisor. If the snapshot cannot be written, the guest continues in the phase it had before.
+    func completeStandby(
+        _ metadata: inout InstanceMetadata, paths: InstancePaths, machine: QEMUMachine, machineConfig: MachineConfig
+    ) throws {
+        let previous = metadata.pendingOperation?.previousPhase ?? .running
+        do {
+            try writeSnapshot(machine, into: paths.snapshotDirectory, metadata: metadata)
+        } catch {
+            try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
+            if previous != .paused { try? machine.resume() }
+            let phase: Phase =
+                previous == .paused ? .paused : (metadata.bootMarkers.completedAt != nil ? .running : .initializing)
+            metadata.transition(to: phase, at: now())
+            metadata.pendingOperation = nil
+            try? save(&metadata)
+            throw InstancesError.failed("standby of instance '\(metadata.name)'", error)
+        }
+
+        metadata.snapshot = SnapshotRecord(
+            takenAt: metadata.phases.since ?? now(), machine: machineConfig,
+            guestBooted: metadata.bootMarkers.completedAt != nil)
+        _ = try? machine.quit()
+        _ = machine.waitForExit(timeout: .seconds(10))
+        let exitMoment = terminateHypervisor(metadata, grace: .seconds(5))
+        metadata.processes = nil
+        metadata.pendingOperation = nil
+        metadata.lastExit = ExitRecord(
+            at: exitMoment, status: "quit after standby", source: .operation, estimated: false)
+        try save(&metadata)
     }
 
     /// Writes the memory image and machine configuration into `directory`. The image is written under a temporary

@@ -98,12 +98,13 @@ public final class InstanceManager: Sendable {
         }
         defer { lock.unlock() }
 
+        store.flushJournal(&metadata)
         try reconcile(&metadata, paths: paths)
         return try body(&metadata, paths)
     }
 
-    func save(_ metadata: InstanceMetadata) throws {
-        try store.saveMetadata(metadata)
+    func save(_ metadata: inout InstanceMetadata) throws {
+        try store.saveMetadata(&metadata)
     }
 
     func now() -> HostInstant { clock.now() }

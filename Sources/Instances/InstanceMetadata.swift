@@ -35,6 +35,8 @@ public struct InstanceMetadata: Codable, Sendable, Equatable {
     /// The end of the last hypervisor process.
     public var lastExit: ExitRecord?
     public var phases: PhaseTracker
+    /// Transitions written here but perhaps not yet into the journal; the journal ignores entries it already has.
+    public var journalOutbox: [PendingJournalEntry]
 
     private enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version"
@@ -51,6 +53,7 @@ public struct InstanceMetadata: Codable, Sendable, Equatable {
         case pendingOperation = "pending_operation"
         case lastExit = "last_exit"
         case phases
+        case journalOutbox = "journal_outbox"
     }
 
     public init(
@@ -69,6 +72,7 @@ public struct InstanceMetadata: Codable, Sendable, Equatable {
         generation = 0
         bootMarkers = BootMarkers()
         phases = PhaseTracker()
+        journalOutbox = []
     }
 
     public init(from decoder: any Decoder) throws {
@@ -98,12 +102,20 @@ public struct InstanceMetadata: Codable, Sendable, Equatable {
         pendingOperation = try container.decodeIfPresent(PendingOperation.self, forKey: .pendingOperation)
         lastExit = try container.decodeIfPresent(ExitRecord.self, forKey: .lastExit)
         phases = try container.decodeIfPresent(PhaseTracker.self, forKey: .phases) ?? PhaseTracker()
+        journalOutbox = try container.decodeIfPresent([PendingJournalEntry].self, forKey: .journalOutbox) ?? []
     }
 
-    /// Sets the state and records the transition in the tracker at `instant` (clamped to the current phase's start).
-    public mutating func transition(to phase: Phase, at instant: HostInstant) {
+    /// Sets the state, records the transition in the tracker at `instant` (clamped to the current phase's start),
+    /// and queues it for the journal.
+    public mutating func transition(
+        to phase: Phase, at instant: HostInstant, source: TransitionSource = .operation, estimated: Bool = false
+    ) {
         state = phase
-        phases.record(phase, at: instant)
+        guard let applied = phases.record(phase, at: instant) else { return }
+        journalOutbox.append(
+            PendingJournalEntry(
+                sequence: phases.transitionCount, from: applied.from?.rawValue, to: applied.to.rawValue, at: applied.at,
+                previousPhaseNanoseconds: applied.nanosecondsInPreviousPhase, source: source, estimated: estimated))
     }
 }
 
@@ -180,8 +192,7 @@ public struct ExitRecord: Codable, Sendable, Equatable {
     public var at: HostInstant
     /// A description such as "exit status 0" or "killed by signal 9".
     public var status: String
-    /// The recorder of the exit: "operation", "monitor" or "reconciliation".
-    public var source: String
+    public var source: TransitionSource
     /// True when the moment is an estimate because no process observed the exit.
     public var estimated: Bool
 }

@@ -59,9 +59,26 @@ public struct InstanceStore: Sendable {
         }
     }
 
-    /// Writes an instance's metadata durably. The caller holds the instance lock.
-    public func saveMetadata(_ metadata: InstanceMetadata) throws {
+    /// Writes an instance's metadata durably, then copies its pending transitions into the journal.
+    /// The caller holds the instance lock.
+    public func saveMetadata(_ metadata: inout InstanceMetadata) throws {
         try DurableFile.write(try Self.encode(metadata), to: paths(forID: metadata.id).metadata)
+        flushJournal(&metadata)
+    }
+
+    /// Copies the metadata's pending transitions into the journal and, on success, empties the outbox in memory;
+    /// the next metadata write persists the empty outbox. On failure the entries stay in `metadata.json`, and the
+    /// next load of the instance copies them.
+    func flushJournal(_ metadata: inout InstanceMetadata) {
+        guard !metadata.journalOutbox.isEmpty else { return }
+        do {
+            try Journal(dataDirectory: dataDirectory).append(
+                metadata.journalOutbox, instanceID: metadata.id, instanceName: metadata.name)
+            metadata.journalOutbox.removeAll()
+        } catch {
+            // NOTE: a journal that keeps failing (full disk, damaged file) leaves the entries queued in metadata.json
+            // and usage queries behind until the cause is fixed; nothing is lost.
+        }
     }
 
     /// Resolves a name or an id to an id. Ids win over names; names are unique.

@@ -26,18 +26,18 @@ extension InstanceManager {
                 InstanceManager.recordHypervisorExit(
                     &metadata, paths: paths, at: moment,
                     status: "exited while '\(pending.kind.rawValue)' was interrupted",
-                    source: "reconciliation", estimated: true)
+                    source: .reconciliation, estimated: true)
             }
-            try save(metadata)
+            try save(&metadata)
             return
         }
 
         if metadata.state.isLive && !hypervisorAlive {
             let moment = estimatedExitInstant(metadata, paths: paths)
             InstanceManager.recordHypervisorExit(
-                &metadata, paths: paths, at: moment, status: "exited unobserved", source: "reconciliation",
+                &metadata, paths: paths, at: moment, status: "exited unobserved", source: .reconciliation,
                 estimated: true)
-            try save(metadata)
+            try save(&metadata)
         }
     }
 
@@ -45,7 +45,7 @@ extension InstanceManager {
     /// standby; an interrupted restore stays in standby with its snapshot; everything else lands in stopped.
     static func recordHypervisorExit(
         _ metadata: inout InstanceMetadata, paths: InstancePaths, at moment: HostInstant, status: String,
-        source: String, estimated: Bool
+        source: TransitionSource, estimated: Bool
     ) {
         let pending = metadata.pendingOperation
         if pending?.kind == .standby, FileManager.default.fileExists(atPath: paths.memoryImage),
@@ -54,14 +54,14 @@ extension InstanceManager {
             metadata.snapshot = SnapshotRecord(
                 takenAt: metadata.phases.since ?? moment, machine: machine,
                 guestBooted: metadata.bootMarkers.completedAt != nil)
-            metadata.transition(to: .standby, at: moment)
+            metadata.transition(to: .standby, at: moment, source: source, estimated: estimated)
         } else if pending?.kind == .restore, metadata.snapshot != nil {
-            metadata.transition(to: .standby, at: moment)
+            metadata.transition(to: .standby, at: moment, source: source, estimated: estimated)
         } else {
             if metadata.state == .standby {
                 metadata.snapshot = nil
             }
-            metadata.transition(to: .stopped, at: moment)
+            metadata.transition(to: .stopped, at: moment, source: source, estimated: estimated)
             metadata.stoppedAt = metadata.phases.since ?? moment
         }
         metadata.processes = nil
@@ -78,7 +78,15 @@ extension InstanceManager {
             let moment = terminateHypervisor(metadata)
             InstanceManager.recordHypervisorExit(
                 &metadata, paths: paths, at: moment, status: "ended after interrupted '\(pending.kind.rawValue)'",
-                source: "reconciliation", estimated: false)
+                source: .reconciliation, estimated: false)
+        case .standby where metadata.state == .standby:
+            // The guest was already paused and recorded in standby, so the standby is finished as the record says.
+            guard let machineConfig = metadata.processes?.machine else {
+                throw InstancesError.failed("instance '\(metadata.name)' has no recorded machine configuration")
+            }
+            let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
+            defer { machine.client.close() }
+            try completeStandby(&metadata, paths: paths, machine: machine, machineConfig: machineConfig)
         case .standby, .fork:
             try? FileManager.default.removeItem(atPath: paths.memoryImage + ".partial")
             let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
@@ -89,7 +97,7 @@ extension InstanceManager {
             let phase: Phase =
                 pending.previousPhase == .paused
                 ? .paused : (metadata.bootMarkers.completedAt != nil ? .running : .initializing)
-            metadata.transition(to: phase, at: now())
+            metadata.transition(to: phase, at: now(), source: .reconciliation)
             metadata.pendingOperation = nil
         }
     }

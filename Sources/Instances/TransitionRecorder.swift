@@ -58,7 +58,7 @@ final class TransitionRecorder: Sendable {
                 if let booted = metadata.bootMarkers.completedAt, metadata.state == .initializing,
                     metadata.pendingOperation == nil
                 {
-                    metadata.transition(to: .running, at: booted)
+                    metadata.transition(to: .running, at: booted, source: .monitor)
                     log.info("guest booted", ["phase": Phase.running.rawValue])
                 }
                 return true
@@ -73,7 +73,7 @@ final class TransitionRecorder: Sendable {
                 guard owns(metadata) else { return false }
                 guard metadata.state.isLive || metadata.pendingOperation != nil else { return false }
                 InstanceManager.recordHypervisorExit(
-                    &metadata, paths: paths, at: instant, status: status, source: "monitor", estimated: false)
+                    &metadata, paths: paths, at: instant, status: status, source: .monitor, estimated: false)
                 log.info("recorded hypervisor exit", ["phase": metadata.state.rawValue, "status": status])
                 return true
             } onMissing: {
@@ -99,7 +99,7 @@ final class TransitionRecorder: Sendable {
             defer { lock.unlock() }
             var metadata = try store.loadMetadata(id: id)
             if change(&metadata, store.paths(forID: id)) {
-                try store.saveMetadata(metadata)
+                try store.saveMetadata(&metadata)
             }
         } catch let error as InstancesError where error.code == .notFound {
             onMissing()

@@ -7,11 +7,14 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: Int
     public var code: String
     public var message: String
+    /// Extra header fields of the response, such as `Allow` on a 405.
+    public var headers: [String: String]
 
-    public init(status: Int, code: String, message: String) {
+    public init(status: Int, code: String, message: String, headers: [String: String] = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 
     public var description: String { "\(status) \(code): \(message)" }
@@ -47,7 +50,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     var response: HTTPResponse {
         let body = (try? JSONEncoder.api.encode(["code": code, "message": message])) ?? Data()
-        return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: .data(body))
+        let fields = headers.merging(["Content-Type": "application/json"]) { _, json in json }
+        return HTTPResponse(status: status, headers: fields, body: .data(body))
     }
 }
 

@@ -8,6 +8,7 @@ public final class InstanceAPI: Sendable {
     let manager: InstanceManager
     let token: String
     let log: Logger
+    let operations = OperationMetrics()
 
     public init(manager: InstanceManager, token: String, log: Logger) {
         self.manager = manager
@@ -55,9 +56,14 @@ public final class InstanceAPI: Sendable {
         }
     }
 
+    /// Accepts `Authorization: Bearer TOKEN`. The scheme name is case-insensitive and may be followed by more
+    /// than one space (RFC 9110, sections 11.1 and 11.4).
     private func isAuthorized(_ request: HTTPRequest) -> Bool {
-        guard let header = request.headers["authorization"], header.hasPrefix("Bearer ") else { return false }
-        return APIToken.matches(String(header.dropFirst(7)), token)
+        guard let header = request.headers["authorization"], let space = header.firstIndex(of: " "),
+            header[..<space].lowercased() == "bearer"
+        else { return false }
+        let credentials = header[space...].drop { $0 == " " }
+        return APIToken.matches(String(credentials), token)
     }
 
     private func route(_ request: HTTPRequest, _ segments: [String]) throws -> HTTPResponse {
@@ -67,6 +73,17 @@ public final class InstanceAPI: Sendable {
             return HTTPResponse(
                 status: 200, headers: ["Content-Type": "application/json"], body: .data(Data(OpenAPIDocument.json.utf8))
             )
+        case 1 where segments[0] == "metrics":
+            try requireMethod(request, ["GET"])
+            let text = try PrometheusText.render(manager: manager, operations: operations)
+            return HTTPResponse(
+                status: 200, headers: ["Content-Type": PrometheusText.contentType], body: .data(Data(text.utf8)))
+        case 1 where segments[0] == "usage":
+            try requireMethod(request, ["GET"])
+            return try usage(request)
+        case 1 where segments[0] == "transitions":
+            try requireMethod(request, ["GET"])
+            return try allTransitions(request)
         case 1 where segments[0] == "instances":
             switch try requireMethod(request, ["GET", "POST"]) {
             case "GET": return try listInstances(request)
@@ -94,6 +111,9 @@ public final class InstanceAPI: Sendable {
         case "wait":
             try requireMethod(request, ["GET"])
             return try waitForState(request, reference: reference)
+        case "transitions":
+            try requireMethod(request, ["GET"])
+            return try instanceTransitions(request, reference: reference)
         case "start", "stop", "pause", "resume", "standby", "restore", "fork":
             try requireMethod(request, ["POST"])
         default:
@@ -152,6 +172,15 @@ public final class InstanceAPI: Sendable {
         let createRequest = CreateRequest(
             name: body.name ?? InstanceIdentity.generateName(), command: body.command, memoryMiB: body.memoryMiB ?? 256,
             vcpus: body.vcpus ?? 1)
+        do {
+            try createRequest.validate()
+        } catch let error as InstancesError {
+            throw error
+        } catch {
+            // The guest image layer rejects a command that the kernel command line cannot carry (a NUL byte, too
+            // long); that is invalid input too, not a server failure.
+            throw APIError.badRequest("invalid command: \(error)")
+        }
         let status: InstanceStatus = try timed("create", createRequest.name) {
             let created = try manager.create(createRequest)
             let started = try manager.start(created.id)
@@ -213,18 +242,18 @@ public final class InstanceAPI: Sendable {
     // MARK: - Helpers
 
     @discardableResult
-    private func requireMethod(_ request: HTTPRequest, _ allowed: [String]) throws -> String {
+    func requireMethod(_ request: HTTPRequest, _ allowed: [String]) throws -> String {
         guard allowed.contains(request.method) else {
             throw APIError(
                 status: 405, code: "method_not_allowed",
                 message:
-                    "method \(request.method) is not allowed on '\(request.path)'; use \(allowed.joined(separator: " or "))"
-            )
+                    "method \(request.method) is not allowed on '\(request.path)'; use \(allowed.joined(separator: " or "))",
+                headers: ["Allow": allowed.joined(separator: ", ")])
         }
         return request.method
     }
 
-    private func requireQuery(_ request: HTTPRequest, allowed: Set<String>) throws {
+    func requireQuery(_ request: HTTPRequest, allowed: Set<String>) throws {
         let unknown = Set(request.query.keys).subtracting(allowed).sorted()
         guard unknown.isEmpty else {
             throw APIError.badRequest(
@@ -252,6 +281,10 @@ public final class InstanceAPI: Sendable {
         let start = ContinuousClock.now
         do {
             let result = try body()
+            let elapsed = ContinuousClock.now - start
+            operations.observe(
+                operation,
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             log.info(
                 "operation finished",
                 ["operation": operation, "instance": reference, "duration_ms": milliseconds(since: start)])
@@ -267,12 +300,12 @@ public final class InstanceAPI: Sendable {
         }
     }
 
-    private func milliseconds(since start: ContinuousClock.Instant) -> String {
+    func milliseconds(since start: ContinuousClock.Instant) -> String {
         let elapsed = ContinuousClock.now - start
         return String(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
 
-    private func json<Value: Encodable>(_ status: Int, _ value: Value) throws -> HTTPResponse {
+    func json<Value: Encodable>(_ status: Int, _ value: Value) throws -> HTTPResponse {
         HTTPResponse(
             status: status, headers: ["Content-Type": "application/json"],
             body: .data(try JSONEncoder.api.encode(value)))

@@ -639,6 +639,237 @@ public enum OpenAPIDocument {
                   }
                 }
               }
+            },
+            "/instances/{id}/transitions": {
+              "parameters": [
+                {
+                  "$ref": "#/components/parameters/InstanceID"
+                }
+              ],
+              "get": {
+                "operationId": "getInstanceTransitions",
+                "summary": "Read an instance's transitions in order, also after the instance was deleted",
+                "parameters": [
+                  {
+                    "name": "after",
+                    "in": "query",
+                    "required": false,
+                    "description": "Return entries after this value: the last sequence (per instance) or cursor (all instances) already read. Default 0.",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0
+                    }
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "required": false,
+                    "description": "At most this many entries, 1 to 1000; default 100.",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 1000
+                    }
+                  },
+                  {
+                    "name": "wait",
+                    "in": "query",
+                    "required": false,
+                    "description": "Seconds to hold the request open until a new entry arrives, 0 to 60; default 0.",
+                    "schema": {
+                      "type": "number",
+                      "minimum": 0,
+                      "maximum": 60
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "Entries after the given sequence; pass next_after as after to continue.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/TransitionsResponse"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/transitions": {
+              "get": {
+                "operationId": "getTransitions",
+                "summary": "Read every instance's transitions in cursor order",
+                "parameters": [
+                  {
+                    "name": "after",
+                    "in": "query",
+                    "required": false,
+                    "description": "Return entries after this value: the last sequence (per instance) or cursor (all instances) already read. Default 0.",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0
+                    }
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "required": false,
+                    "description": "At most this many entries, 1 to 1000; default 100.",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 1000
+                    }
+                  },
+                  {
+                    "name": "wait",
+                    "in": "query",
+                    "required": false,
+                    "description": "Seconds to hold the request open until a new entry arrives, 0 to 60; default 0.",
+                    "schema": {
+                      "type": "number",
+                      "minimum": 0,
+                      "maximum": 60
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "Entries after the given cursor; pass next_after as after to continue.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/TransitionsResponse"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/usage": {
+              "get": {
+                "operationId": "getUsage",
+                "summary": "Milliseconds per phase inside a window, from the journal, also for deleted instances",
+                "parameters": [
+                  {
+                    "name": "from",
+                    "in": "query",
+                    "required": true,
+                    "description": "Start of the window, RFC 3339.",
+                    "schema": {
+                      "type": "string",
+                      "format": "date-time"
+                    }
+                  },
+                  {
+                    "name": "to",
+                    "in": "query",
+                    "required": true,
+                    "description": "End of the window (exclusive), RFC 3339, later than from.",
+                    "schema": {
+                      "type": "string",
+                      "format": "date-time"
+                    }
+                  },
+                  {
+                    "name": "instance",
+                    "in": "query",
+                    "required": false,
+                    "description": "Only this instance (id or name).",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "group_by",
+                    "in": "query",
+                    "required": false,
+                    "description": "instance: one row per instance and phase; day: also per UTC day.",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "instance",
+                        "day"
+                      ]
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The usage rows.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/UsageResponse"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "404": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
+            },
+            "/metrics": {
+              "get": {
+                "operationId": "getMetrics",
+                "summary": "Prometheus metrics: per-instance phase seconds, current phase, transitions, operation durations, process",
+                "responses": {
+                  "200": {
+                    "description": "The Prometheus text format, version 0.0.4.",
+                    "content": {
+                      "text/plain": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "401": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "405": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "500": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                }
+              }
             }
           },
           "components": {
@@ -918,6 +1149,174 @@ public enum OpenAPIDocument {
                   },
                   "instance": {
                     "$ref": "#/components/schemas/Instance"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "JournalEntry": {
+                "type": "object",
+                "required": [
+                  "cursor",
+                  "instance_id",
+                  "instance_name",
+                  "sequence",
+                  "from",
+                  "to",
+                  "at",
+                  "previous_phase_ns",
+                  "source",
+                  "estimated"
+                ],
+                "properties": {
+                  "cursor": {
+                    "type": "integer",
+                    "description": "Position in the feed over all instances."
+                  },
+                  "instance_id": {
+                    "type": "string"
+                  },
+                  "instance_name": {
+                    "type": "string"
+                  },
+                  "sequence": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Per-instance sequence number, 1 for the first transition."
+                  },
+                  "from": {
+                    "anyOf": [
+                      {
+                        "$ref": "#/components/schemas/Phase"
+                      },
+                      {
+                        "type": "null"
+                      }
+                    ]
+                  },
+                  "to": {
+                    "type": "string",
+                    "enum": [
+                      "created",
+                      "initializing",
+                      "running",
+                      "paused",
+                      "shutdown",
+                      "standby",
+                      "stopped",
+                      "deleted"
+                    ]
+                  },
+                  "at": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "previous_phase_ns": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Exact nanoseconds spent in from."
+                  },
+                  "source": {
+                    "type": "string",
+                    "enum": [
+                      "operation",
+                      "monitor",
+                      "reconciliation"
+                    ]
+                  },
+                  "estimated": {
+                    "type": "boolean",
+                    "description": "True when no process saw the moment and it was estimated."
+                  }
+                },
+                "additionalProperties": false
+              },
+              "TransitionsResponse": {
+                "type": "object",
+                "required": [
+                  "transitions",
+                  "next_after"
+                ],
+                "properties": {
+                  "instance_id": {
+                    "type": "string"
+                  },
+                  "transitions": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/JournalEntry"
+                    }
+                  },
+                  "next_after": {
+                    "type": "integer",
+                    "minimum": 0
+                  }
+                },
+                "additionalProperties": false
+              },
+              "UsageRow": {
+                "type": "object",
+                "required": [
+                  "instance_id",
+                  "instance_name",
+                  "phase",
+                  "from",
+                  "to",
+                  "milliseconds",
+                  "idempotency_key"
+                ],
+                "properties": {
+                  "instance_id": {
+                    "type": "string"
+                  },
+                  "instance_name": {
+                    "type": "string"
+                  },
+                  "phase": {
+                    "$ref": "#/components/schemas/Phase"
+                  },
+                  "from": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "to": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "milliseconds": {
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "idempotency_key": {
+                    "type": "string",
+                    "description": "The same for the same instance, phase and window every time."
+                  }
+                },
+                "additionalProperties": false
+              },
+              "UsageResponse": {
+                "type": "object",
+                "required": [
+                  "from",
+                  "to",
+                  "group_by",
+                  "rows"
+                ],
+                "properties": {
+                  "from": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "to": {
+                    "$ref": "#/components/schemas/Timestamp"
+                  },
+                  "group_by": {
+                    "type": "string",
+                    "enum": [
+                      "instance",
+                      "day"
+                    ]
+                  },
+                  "rows": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/UsageRow"
+                    }
                   }
                 },
                 "additionalProperties": false

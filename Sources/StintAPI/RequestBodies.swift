@@ -111,11 +111,17 @@ enum RequestBodyDecoder {
         }
     }
 
-    /// Names the line and column of a JSON syntax error, which Foundation reports only as a byte offset or not at all.
+    /// Names the line and column of a JSON syntax error, which Foundation reports only as a byte offset: in the
+    /// `NSJSONSerializationErrorIndex` user info key, or (Swift 6.3 on Linux) only in the text
+    /// "Invalid value around character N.", where N counts bytes from 0.
     private static func describeSyntaxError(_ error: any Error, in data: Data) -> String {
         let nsError = error as NSError
         let detail = (nsError.userInfo[NSDebugDescriptionErrorKey] as? String) ?? nsError.localizedDescription
-        if let index = nsError.userInfo["NSJSONSerializationErrorIndex"] as? Int, index <= data.count {
+        var offset = nsError.userInfo["NSJSONSerializationErrorIndex"] as? Int
+        if offset == nil, let range = detail.range(of: "around character ") {
+            offset = Int(detail[range.upperBound...].prefix { $0.isNumber })
+        }
+        if let index = offset, index <= data.count {
             let prefix = data.prefix(index)
             let line = prefix.filter { $0 == 0x0a }.count + 1
             let column = index - (prefix.lastIndex(of: 0x0a).map { $0 + 1 } ?? 0) + 1

@@ -21,6 +21,11 @@ enum Commands {
           rm [--force] INSTANCE...  delete; --force ends a live instance first
           logs INSTANCE [--tail N] [--follow] [--timestamps] [--hypervisor]
 
+        Usage ledger (kept after instances are deleted):
+          usage --from TIME --to TIME [--instance INSTANCE] [--group-by instance|day] [--output table|json|csv]
+                                   milliseconds per phase inside the window; TIME is RFC 3339, e.g. 2026-01-31T00:00:00Z
+          transitions INSTANCE [--after SEQUENCE] [--follow] [--output table|json]
+
         Server:
           serve [--listen ADDRESS:PORT] [--token TOKEN]
                                    the HTTP/JSON API (default 127.0.0.1:8780); the bearer token is TOKEN,
@@ -50,6 +55,8 @@ enum Commands {
         "logs": (["tail"], ["follow", "timestamps", "hypervisor"]),
         "monitor": (["id", "generation", "qemu", "machine", "incoming"], []),
         "serve": (["listen"], []),
+        "usage": (["from", "to", "instance", "group-by", "output"], []),
+        "transitions": (["after", "output"], ["follow"]),
     ]
 
     /// Runs the command line and returns the exit code.

@@ -18,6 +18,9 @@ protocol InstanceService {
     func logs(
         _ reference: String, tail: Int?, follow: Bool, hypervisor: Bool, output: (String) -> Void
     ) throws
+    func usage(from: Int64, to: Int64, instance: String?, grouping: UsageReport.Grouping) throws -> [UsageReport.Row]
+    /// Returns the transitions of an instance after `afterSequence`, waiting up to `wait` for a new one.
+    func transitions(of reference: String, afterSequence: Int, wait: Duration) throws -> [JournalEntry]
 }
 
 /// The operations that take only an instance.
@@ -67,6 +70,14 @@ struct LocalInstanceService: InstanceService {
 
     func delete(_ reference: String, force: Bool) throws {
         try manager.delete(reference, force: force)
+    }
+
+    func usage(from: Int64, to: Int64, instance: String?, grouping: UsageReport.Grouping) throws -> [UsageReport.Row] {
+        try manager.usage(fromNanoseconds: from, toNanoseconds: to, instance: instance, grouping: grouping)
+    }
+
+    func transitions(of reference: String, afterSequence: Int, wait: Duration) throws -> [JournalEntry] {
+        try manager.transitions(of: reference, afterSequence: afterSequence, limit: 1_000, wait: wait).entries
     }
 
     func logs(_ reference: String, tail: Int?, follow: Bool, hypervisor: Bool, output: (String) -> Void) throws {

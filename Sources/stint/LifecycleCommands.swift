@@ -22,6 +22,8 @@ enum LifecycleCommands {
         case "fork": try fork(arguments, service)
         case "rm": try remove(arguments, service)
         case "logs": try LogsCommand.run(arguments, service)
+        case "usage": try LedgerCommands.usage(arguments, service)
+        case "transitions": try LedgerCommands.transitions(arguments, service)
         default: throw CLIError.usage("unknown command '\(command)'")
         }
     }

@@ -94,6 +94,22 @@ struct RemoteInstanceService: InstanceService {
         _ = try check(status: status, body: errorBody)
     }
 
+    func usage(from: Int64, to: Int64, instance: String?, grouping: UsageReport.Grouping) throws -> [UsageReport.Row] {
+        var query = [
+            "from=" + RFC3339.format(nanosecondsSinceEpoch: from), "to=" + RFC3339.format(nanosecondsSinceEpoch: to),
+            "group_by=" + grouping.rawValue,
+        ]
+        if let instance { query.append("instance=" + encode(instance)) }
+        return try decode(UsageRows.self, try call("GET", "/usage?" + query.joined(separator: "&"))).rows
+    }
+
+    func transitions(of reference: String, afterSequence: Int, wait: Duration) throws -> [JournalEntry] {
+        let seconds = min(60, seconds(wait))
+        let data = try call(
+            "GET", path(reference, "transitions") + "?after=\(afterSequence)&limit=1000&wait=\(seconds)")
+        return try decode(TransitionRows.self, data).transitions
+    }
+
     // MARK: - Helpers
 
     private func call(_ method: String, _ path: String, body: [String: Any]? = nil) throws -> Data {
@@ -128,15 +144,29 @@ struct RemoteInstanceService: InstanceService {
     }
 
     private func path(_ reference: String, _ action: String? = nil) -> String {
-        var allowed = CharacterSet.alphanumerics
+        "/instances/\(encode(reference))" + (action.map { "/" + $0 } ?? "")
+    }
+
+    /// Percent-encodes everything but unreserved characters, so a reference is one path segment or query value.
+    private func encode(_ text: String) -> String {
+        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         allowed.insert(charactersIn: "-._~")
-        let encoded = reference.addingPercentEncoding(withAllowedCharacters: allowed) ?? reference
-        return "/instances/\(encoded)" + (action.map { "/" + $0 } ?? "")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
     private func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
+}
+
+/// The part of the usage response the CLI reads.
+private struct UsageRows: Decodable {
+    var rows: [UsageReport.Row]
+}
+
+/// The part of the transitions response the CLI reads.
+private struct TransitionRows: Decodable {
+    var transitions: [JournalEntry]
 }
 
 /// The response of the wait endpoint.

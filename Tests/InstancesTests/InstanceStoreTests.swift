@@ -31,13 +31,16 @@ import Testing
     func install(_ metadata: InstanceMetadata) throws {
         try FileManager.default.createDirectory(
             atPath: store.paths(forID: metadata.id).directory, withIntermediateDirectories: true)
-        try store.saveMetadata(metadata)
+        var copy = metadata
+        try store.saveMetadata(&copy)
     }
 
     @Test func metadataRoundTripsWithPrivateMode() throws {
         let metadata = makeMetadata(name: "alpha")
         try install(metadata)
-        #expect(try store.loadMetadata(id: metadata.id) == metadata)
+        var journaled = metadata
+        journaled.journalOutbox.removeAll()
+        #expect(try store.loadMetadata(id: metadata.id) == metadata || store.loadMetadata(id: metadata.id) == journaled)
 
         let attributes = try FileManager.default.attributesOfItem(atPath: store.paths(forID: metadata.id).metadata)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
@@ -45,6 +48,8 @@ import Testing
         #expect((dataAttributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.paths(forID: metadata.id).directory)
         #expect(leftovers == ["metadata.json"])
+        let journal = try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id)
+        #expect(journal.map(\.to) == ["created"])
     }
 
     @Test func metadataWithoutPhasesLoadsEmptyTracker() throws {

@@ -1,0 +1,69 @@
+import Foundation
+import PhaseTracking
+
+extension InstanceManager {
+    /// The usage rows of the window `[from, to)` (wall-clock nanoseconds since 1970), for one instance (name or id,
+    /// also of a deleted instance) or all. Throws when the window is empty or the instance was never recorded.
+    public func usage(
+        fromNanoseconds: Int64, toNanoseconds: Int64, instance reference: String?, grouping: UsageReport.Grouping
+    ) throws -> [UsageReport.Row] {
+        guard toNanoseconds > fromNanoseconds else {
+            throw InstancesError.invalid("invalid window: 'to' must be later than 'from'")
+        }
+        let journal = try Journal(dataDirectory: store.dataDirectory)
+        let entries: [JournalEntry]
+        if let reference {
+            entries = try journal.allTransitions(instanceID: try journaledID(reference, journal))
+        } else {
+            entries = try journal.allTransitions()
+        }
+        return UsageReport.compute(
+            entries: entries, fromNanoseconds: fromNanoseconds, toNanoseconds: toNanoseconds, now: now(),
+            grouping: grouping)
+    }
+
+    /// The transitions of one instance (also a deleted one) after `afterSequence`, waiting up to `wait` for the first
+    /// new one.
+    public func transitions(
+        of reference: String, afterSequence: Int, limit: Int, wait: Duration
+    ) throws -> (instanceID: String, entries: [JournalEntry]) {
+        let journal = try Journal(dataDirectory: store.dataDirectory)
+        let id = try journaledID(reference, journal)
+        let entries = try poll(wait) {
+            try journal.transitions(instanceID: id, afterSequence: afterSequence, limit: limit)
+        }
+        return (id, entries)
+    }
+
+    /// The transitions of all instances after `afterCursor`, waiting up to `wait` for the first new one.
+    public func transitions(afterCursor: Int64, limit: Int, wait: Duration) throws -> [JournalEntry] {
+        let journal = try Journal(dataDirectory: store.dataDirectory)
+        return try poll(wait) { try journal.transitions(afterCursor: afterCursor, limit: limit) }
+    }
+
+    /// How many transitions entered each phase, over every instance ever recorded.
+    public func transitionCounts() throws -> [String: Int64] {
+        try Journal(dataDirectory: store.dataDirectory).transitionCounts()
+    }
+
+    private func journaledID(_ reference: String, _ journal: Journal) throws -> String {
+        if let id = try? store.resolve(reference) {
+            return id
+        }
+        guard let id = try journal.instanceID(for: reference) else {
+            throw InstancesError.notFound(InstanceIdentity.printable(reference))
+        }
+        return id
+    }
+
+    private func poll(_ wait: Duration, _ read: () throws -> [JournalEntry]) throws -> [JournalEntry] {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let entries = try read()
+            if !entries.isEmpty || ContinuousClock.now >= deadline {
+                return entries
+            }
+            usleep(100_000)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import PhaseTracking
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The durable, ordered record of every transition of every instance, kept after instances are deleted:
+/// `<data>/usage.db`, SQLite in WAL mode with `synchronous=FULL`.
+///
+/// Each process opens its own connection per use; SQLite's file locks order writers from the CLI, the server and
+/// the monitors. Entries are unique by (instance, sequence), so copying the same pending entry twice stores it once.
+public final class Journal {
+    private let database: SQLiteDatabase
+
+    /// Opens the journal of a data directory, creating it and its schema when missing.
+    public init(dataDirectory: String) throws {
+        database = try SQLiteDatabase(path: dataDirectory + "/usage.db")
+        try database.execute("PRAGMA journal_mode=WAL")
+        try database.execute("PRAGMA synchronous=FULL")
+        try database.execute(
+            """
+            CREATE TABLE IF NOT EXISTS transitions (
+                cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+                instance_id TEXT NOT NULL,
+                instance_name TEXT NOT NULL,
+                sequence INTEGER NOT NULL,
+                from_phase TEXT,
+                to_phase TEXT NOT NULL,
+                at_wall_ns INTEGER NOT NULL,
+                at_boot_ns INTEGER NOT NULL,
+                boot_id TEXT NOT NULL,
+                previous_phase_ns INTEGER NOT NULL,
+                source TEXT NOT NULL,
+                estimated INTEGER NOT NULL,
+                UNIQUE (instance_id, sequence)
+            );
+            CREATE INDEX IF NOT EXISTS transitions_by_name ON transitions (instance_name);
+            """)
+        chmod(dataDirectory + "/usage.db", 0o600)
+    }
+
+    /// Stores `entries` of one instance in one transaction; entries already stored are left as they are.
+    func append(_ entries: [PendingJournalEntry], instanceID: String, instanceName: String) throws {
+        guard !entries.isEmpty else { return }
+        try database.transaction {
+            for entry in entries {
+                try database.query(
+                    """
+                    INSERT OR IGNORE INTO transitions (instance_id, instance_name, sequence, from_phase, to_phase,
+                        at_wall_ns, at_boot_ns, boot_id, previous_phase_ns, source, estimated)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .text(instanceID), .text(instanceName), .integer(Int64(entry.sequence)),
+                        entry.from.map { .text($0) } ?? .null, .text(entry.to), .integer(entry.at.wallNanoseconds),
+                        .integer(entry.at.bootNanoseconds), .text(entry.at.bootID),
+                        .integer(entry.previousPhaseNanoseconds), .text(entry.source.rawValue),
+                        .integer(entry.estimated ? 1 : 0),
+                    ])
+            }
+        }
+    }
+
+    /// The entries of one instance with a sequence above `afterSequence`, in order, at most `limit`.
+    public func transitions(instanceID: String, afterSequence: Int, limit: Int) throws -> [JournalEntry] {
+        try entries(
+            where: "instance_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+            [.text(instanceID), .integer(Int64(afterSequence)), .integer(Int64(limit))])
+    }
+
+    /// The entries of all instances with a cursor above `afterCursor`, in cursor order, at most `limit`.
+    public func transitions(afterCursor: Int64, limit: Int) throws -> [JournalEntry] {
+        try entries(where: "cursor > ? ORDER BY cursor LIMIT ?", [.integer(afterCursor), .integer(Int64(limit))])
+    }
+
+    /// Every entry, or every entry of one instance, ordered by instance and sequence.
+    public func allTransitions(instanceID: String? = nil) throws -> [JournalEntry] {
+        if let instanceID {
+            return try entries(where: "instance_id = ? ORDER BY sequence", [.text(instanceID)])
+        }
+        return try entries(where: "1 ORDER BY instance_id, sequence", [])
+    }
+
+    /// The id of the instance that `reference` names (an id or a name) in the journal, the newest one for a name
+    /// used more than once; nil when the journal has no such instance.
+    public func instanceID(for reference: String) throws -> String? {
+        let rows = try database.query(
+            "SELECT instance_id FROM transitions WHERE instance_id = ? OR instance_name = ? ORDER BY cursor DESC LIMIT 1",
+            [.text(reference), .text(reference)])
+        return rows.first?.first?.text
+    }
+
+    /// How many transitions entered each phase (and `deleted`), over all instances ever recorded.
+    public func transitionCounts() throws -> [String: Int64] {
+        var counts: [String: Int64] = [:]
+        for row in try database.query("SELECT to_phase, COUNT(*) FROM transitions GROUP BY to_phase") {
+            if let phase = row[0].text, let count = row[1].integer {
+                counts[phase] = count
+            }
+        }
+        return counts
+    }
+
+    private func entries(where clause: String, _ values: [SQLiteValue]) throws -> [JournalEntry] {
+        let rows = try database.query(
+            """
+            SELECT cursor, instance_id, instance_name, sequence, from_phase, to_phase, at_wall_ns, at_boot_ns, boot_id,
+                previous_phase_ns, source, estimated FROM transitions WHERE \(clause)
+            """, values)
+        return rows.compactMap { row in
+            guard let cursor = row[0].integer, let id = row[1].text, let name = row[2].text,
+                let sequence = row[3].integer, let to = row[5].text, let wall = row[6].integer,
+                let boot = row[7].integer, let bootID = row[8].text, let previous = row[9].integer,
+                let source = row[10].text.flatMap(TransitionSource.init(rawValue:)), let estimated = row[11].integer
+            else { return nil }
+            return JournalEntry(
+                cursor: cursor, instanceID: id, instanceName: name, sequence: Int(sequence), from: row[4].text, to: to,
+                instant: HostInstant(wallNanoseconds: wall, bootNanoseconds: boot, bootID: bootID),
+                previousPhaseNanoseconds: previous, source: source, estimated: estimated != 0)
+        }
+    }
+}
