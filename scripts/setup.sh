@@ -3,7 +3,7 @@
 # Runs as root (apt-get install); safe to run again.
 set -euo pipefail
 
-packages=(qemu-system-x86 busybox-static kmod cpio libmicrohttpd-dev libsqlite3-dev python3 python3-venv)
+packages=(qemu-system-x86 busybox-static kmod cpio libmicrohttpd-dev libsqlite3-dev python3 python3-venv prometheus)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

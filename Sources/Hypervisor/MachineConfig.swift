@@ -15,6 +15,9 @@ public struct MachineConfig: Codable, Sendable, Equatable {
     public var kernelCommandLine: String
     /// The accelerator QEMU uses for this machine.
     public var acceleration: Acceleration
+    /// Whether QEMU runs under its seccomp sandbox (`-sandbox on` with obsolete calls, privilege changes, spawning
+    /// and resource control denied). Configurations saved before this field existed decode as false.
+    public var sandbox: Bool
 
     public init(
         memoryMiB: Int,
@@ -22,13 +25,30 @@ public struct MachineConfig: Codable, Sendable, Equatable {
         kernelPath: String,
         initramfsPath: String,
         kernelCommandLine: String,
-        acceleration: Acceleration
+        acceleration: Acceleration,
+        sandbox: Bool = false
     ) {
+        self.sandbox = sandbox
         self.memoryMiB = memoryMiB
         self.vcpus = vcpus
         self.kernelPath = kernelPath
         self.initramfsPath = initramfsPath
         self.kernelCommandLine = kernelCommandLine
         self.acceleration = acceleration
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case memoryMiB, vcpus, kernelPath, initramfsPath, kernelCommandLine, acceleration, sandbox
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        memoryMiB = try container.decode(Int.self, forKey: .memoryMiB)
+        vcpus = try container.decode(Int.self, forKey: .vcpus)
+        kernelPath = try container.decode(String.self, forKey: .kernelPath)
+        initramfsPath = try container.decode(String.self, forKey: .initramfsPath)
+        kernelCommandLine = try container.decode(String.self, forKey: .kernelCommandLine)
+        acceleration = try container.decode(Acceleration.self, forKey: .acceleration)
+        sandbox = try container.decodeIfPresent(Bool.self, forKey: .sandbox) ?? false
     }
 }

@@ -59,8 +59,14 @@ public enum QEMUCommandLine {
         if let incomingFileDescriptor {
             arguments += ["-S", "-incoming", "fd:\(incomingFileDescriptor)"]
         }
+        if config.sandbox {
+            arguments += ["-sandbox", sandboxOptions]
+        }
         return arguments
     }
+
+    /// The seccomp policy: deny obsolete system calls, privilege changes, spawning processes and resource control.
+    public static let sandboxOptions = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 
     /// Escapes a value for QEMU's `key=value,...` option syntax, where a literal comma is written as two commas.
     static func escapeOptionValue(_ value: String) -> String {

@@ -59,6 +59,7 @@ extension InstanceManager {
             command: request.command)
         metadata.transition(to: .created, at: createdAt)
         try publish(metadata, prepare: { _ in })
+        FaultPoint.reach("create.after-publish")
         return status(ofID: id)
     }
 
@@ -83,11 +84,13 @@ extension InstanceManager {
                 try save(&metadata)
             }
             try recordDeletion(&metadata)
+            FaultPoint.reach("delete.after-journal")
             let trash = store.instancesDirectory + "/.deleted-\(metadata.id)-\(UInt32.random(in: 0...UInt32.max))"
             guard rename(paths.directory, trash) == 0 else {
                 throw DurableFile.systemError("rename to \(trash)", paths.directory)
             }
             try DurableFile.syncDirectory(store.instancesDirectory)
+            FaultPoint.reach("delete.after-rename")
             return trash
         }
         try? FileManager.default.removeItem(atPath: id)

@@ -90,6 +90,7 @@ extension InstanceManager {
                 try hypervisorCall("pause", source) { try machine.pause() }
                 source.transition(to: .paused, at: now())
                 try save(&source)
+                FaultPoint.reach("fork.after-source-paused")
             }
             fork.snapshot = SnapshotRecord(
                 takenAt: now(), machine: machineConfig, guestBooted: source.bootMarkers.completedAt != nil)
@@ -98,6 +99,7 @@ extension InstanceManager {
             try publish(fork) { paths in
                 try writeSnapshot(machine, into: paths.snapshotDirectory, metadata: sourceMetadata)
             }
+            FaultPoint.reach("fork.after-publish")
         } catch {
             failure = error
         }
@@ -109,6 +111,7 @@ extension InstanceManager {
         }
         source.pendingOperation = nil
         try save(&source)
+        FaultPoint.reach("fork.after-source-resumed")
         if let failure {
             throw InstancesError.failed("fork of instance '\(source.name)'", failure)
         }

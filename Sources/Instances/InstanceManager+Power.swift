@@ -25,12 +25,14 @@ extension InstanceManager {
             }
             let machine = try machineConfig(for: metadata)
             try launch(&metadata, paths: paths, machine: machine, incomingImage: nil)
+            FaultPoint.reach("start.after-launch")
             metadata.bootMarkers = BootMarkers()
             let startedAt = now()
             metadata.startedAt = startedAt
             metadata.stoppedAt = nil
             metadata.transition(to: .initializing, at: startedAt)
             try save(&metadata)
+            FaultPoint.reach("start.after-save")
             return metadata.id
         }
         return status(ofID: id)
@@ -63,11 +65,14 @@ extension InstanceManager {
                 metadata.transition(to: .shutdown, at: now())
             }
             try save(&metadata)
+            FaultPoint.reach("stop.after-shutdown-recorded")
 
             let (moment, how) = endHypervisor(metadata, paths: paths, graceful: previous != .paused, timeout: timeout)
+            FaultPoint.reach("stop.after-hypervisor-ended")
             InstanceManager.recordHypervisorExit(
                 &metadata, paths: paths, at: moment, status: how, source: .operation, estimated: false)
             try save(&metadata)
+            FaultPoint.reach("stop.after-save")
             return metadata.id
         }
         return status(ofID: id)
@@ -119,7 +124,18 @@ extension InstanceManager {
         return MachineConfig(
             memoryMiB: metadata.memoryMiB, vcpus: metadata.vcpus, kernelPath: image.kernelPath,
             initramfsPath: image.initramfsPath, kernelCommandLine: commandLine,
-            acceleration: acceleration(kernelPath: image.kernelPath))
+            acceleration: acceleration(kernelPath: image.kernelPath), sandbox: sandboxAvailable())
+    }
+
+    /// Returns whether QEMU accepts its seccomp sandbox, probed once and cached in the image directory.
+    func sandboxAvailable() -> Bool {
+        let cache = configuration.imageDirectory + "/sandbox"
+        if let text = try? String(contentsOfFile: cache, encoding: .utf8) {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines) == "on"
+        }
+        let available = SandboxProbe.probe(qemuExecutable: configuration.qemuExecutable, timeout: .milliseconds(500))
+        try? DurableFile.write(Data((available ? "on\n" : "off\n").utf8), to: cache)
+        return available
     }
 
     /// Returns the configured accelerator, or else the probed one, cached in the image directory.

@@ -25,8 +25,10 @@ extension InstanceManager {
             let machine = try connect(paths, metadata)
             defer { machine.client.close() }
             try hypervisorCall("pause", metadata) { try machine.pause() }
+            FaultPoint.reach("pause.after-hypervisor")
             metadata.transition(to: .paused, at: now())
             try save(&metadata)
+            FaultPoint.reach("pause.after-save")
             return metadata.id
         }
         return status(ofID: id)
@@ -47,8 +49,10 @@ extension InstanceManager {
             let machine = try connect(paths, metadata)
             defer { machine.client.close() }
             try hypervisorCall("resume", metadata) { try machine.resume() }
+            FaultPoint.reach("resume.after-hypervisor")
             metadata.transition(to: metadata.bootMarkers.completedAt != nil ? .running : .initializing, at: now())
             try save(&metadata)
+            FaultPoint.reach("resume.after-save")
             return metadata.id
         }
         return status(ofID: id)
@@ -74,6 +78,7 @@ extension InstanceManager {
             metadata.pendingOperation = PendingOperation(
                 kind: .standby, previousPhase: previous, generation: metadata.generation)
             try save(&metadata)
+            FaultPoint.reach("standby.after-intent")
 
             let machine = try connect(paths, metadata)
             defer { machine.client.close() }
@@ -83,6 +88,7 @@ extension InstanceManager {
                 }
                 metadata.transition(to: .standby, at: now())
                 try save(&metadata)
+                FaultPoint.reach("standby.after-pause-recorded")
             } catch {
                 if previous != .paused { try? machine.resume() }
                 metadata.pendingOperation = nil
@@ -90,6 +96,7 @@ extension InstanceManager {
                 throw InstancesError.failed("standby of instance '\(metadata.name)'", error)
             }
             try completeStandby(&metadata, paths: paths, machine: machine, machineConfig: machineConfig)
+            FaultPoint.reach("standby.after-save")
             return metadata.id
         }
         return status(ofID: id)
@@ -123,6 +130,7 @@ extension InstanceManager {
                 kind: .restore, previousPhase: metadata.state, generation: metadata.generation + 1)
             try launch(&metadata, paths: paths, machine: snapshot.machine, incomingImage: paths.memoryImage)
             try save(&metadata)
+            FaultPoint.reach("restore.after-launch")
 
             do {
                 let machine = try connect(paths, metadata)
@@ -131,6 +139,7 @@ extension InstanceManager {
                     try machine.waitForIncomingMigration(timeout: InstanceManager.snapshotTimeout)
                 }
                 try hypervisorCall("resume", metadata) { try machine.resume() }
+                FaultPoint.reach("restore.after-resume")
             } catch {
                 let moment = terminateHypervisor(metadata)
                 metadata.processes = nil
@@ -156,6 +165,7 @@ extension InstanceManager {
             metadata.snapshot = nil
             metadata.pendingOperation = nil
             try save(&metadata)
+            FaultPoint.reach("restore.after-save")
             try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
             return metadata.id
         }
@@ -164,12 +174,19 @@ extension InstanceManager {
 
     /// Finishes a standby whose vCPUs are stopped and whose phase is recorded as standby: writes the snapshot and
     /// ends the hypervisor. If the snapshot cannot be written, the guest continues in the phase it had before.
+    ///
+    /// With `reuseWrittenImage`, a complete memory image written after the standby began is kept instead of written
+    /// again, because QEMU refuses a second migration of a guest that one migration has already paused.
     func completeStandby(
-        _ metadata: inout InstanceMetadata, paths: InstancePaths, machine: QEMUMachine, machineConfig: MachineConfig
+        _ metadata: inout InstanceMetadata, paths: InstancePaths, machine: QEMUMachine, machineConfig: MachineConfig,
+        reuseWrittenImage: Bool = false
     ) throws {
         let previous = metadata.pendingOperation?.previousPhase ?? .running
         do {
-            try writeSnapshot(machine, into: paths.snapshotDirectory, metadata: metadata)
+            if !(reuseWrittenImage && imageWrittenDuringCurrentPhase(metadata, paths: paths)) {
+                try writeSnapshot(machine, into: paths.snapshotDirectory, metadata: metadata)
+            }
+            FaultPoint.reach("standby.after-snapshot")
         } catch {
             try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
             if previous != .paused { try? machine.resume() }
@@ -192,6 +209,14 @@ extension InstanceManager {
         metadata.lastExit = ExitRecord(
             at: exitMoment, status: "quit after standby", source: .operation, estimated: false)
         try save(&metadata)
+    }
+
+    /// True when `memory.img` is complete and was written after the current phase began.
+    private func imageWrittenDuringCurrentPhase(_ metadata: InstanceMetadata, paths: InstancePaths) -> Bool {
+        var info = stat()
+        guard stat(paths.memoryImage, &info) == 0, let since = metadata.phases.since else { return false }
+        let written = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        return written >= since.wallNanoseconds
     }
 
     /// Writes the memory image and machine configuration into `directory`. The image is written under a temporary

@@ -34,7 +34,11 @@ public final class InstanceManager: Sendable {
         let now = clock.now()
         do {
             let metadata = try store.loadMetadata(id: id)
-            return InstanceStatus.derive(id: id, metadata: metadata, observedAt: now)
+            let status = InstanceStatus.derive(id: id, metadata: metadata, observedAt: now)
+            if status.state == .unknown, metadata.processes != nil, let repaired = reconcileIfIdle(id: id) {
+                return repaired
+            }
+            return status
         } catch {
             return InstanceStatus(
                 id: id, metadata: nil, state: .unknown, stateError: "\(error)", observedAt: now, phases: nil)
@@ -76,6 +80,20 @@ public final class InstanceManager: Sendable {
             }
             usleep(50_000)
         }
+    }
+
+    /// Records the exit of a hypervisor and monitor that are both gone, if no operation holds the instance's lock,
+    /// so a dead monitor never leaves a phase accruing. Returns the repaired status, or nil when the lock is busy.
+    private func reconcileIfIdle(id: String) -> InstanceStatus? {
+        guard let lock = try? store.lockInstance(id: id, timeout: .zero) else { return nil }
+        defer { lock.unlock() }
+        guard var metadata = try? store.loadMetadata(id: id) else { return nil }
+        do {
+            try reconcile(&metadata, paths: store.paths(forID: id))
+        } catch {
+            return nil
+        }
+        return InstanceStatus.derive(id: id, metadata: metadata, observedAt: clock.now())
     }
 
     // MARK: - Locked operations

@@ -12,6 +12,8 @@ public struct InstancePaths: Sendable {
     public var serialLog: String { logs + "/serial.log" }
     public var hypervisorLog: String { logs + "/vmm.log" }
     public var monitorLog: String { logs + "/monitor.log" }
+    /// A file whose modification time the monitor refreshes every second while it runs.
+    public var monitorHeartbeat: String { directory + "/monitor.heartbeat" }
     public var snapshotDirectory: String { directory + "/snapshot" }
     public var memoryImage: String { snapshotDirectory + "/memory.img" }
     /// The QMP socket. Unix socket paths are limited to 107 bytes, so the data directory path must stay short.

@@ -50,6 +50,10 @@ public struct InstanceStatus: Sendable {
                     state = .unknown
                     stateError =
                         "hypervisor process \(processes.hypervisorPID) and its monitor are gone without a record; any operation on the instance reconciles it"
+                } else if hypervisorAlive && !monitorAlive {
+                    state = .unknown
+                    stateError =
+                        "monitor process \(processes.monitorPID) is gone, so nothing would record the guest's exit; any operation on the instance ends the guest and records it"
                 }
             } else {
                 state = .unknown

@@ -63,6 +63,9 @@ public struct InstanceStore: Sendable {
     /// The caller holds the instance lock.
     public func saveMetadata(_ metadata: inout InstanceMetadata) throws {
         try DurableFile.write(try Self.encode(metadata), to: paths(forID: metadata.id).metadata)
+        if !metadata.journalOutbox.isEmpty {
+            FaultPoint.reach("journal.after-metadata")
+        }
         flushJournal(&metadata)
     }
 

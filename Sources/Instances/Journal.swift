@@ -102,6 +102,13 @@ public final class Journal {
         return counts
     }
 
+    /// Runs SQLite's quick integrity check and returns its complaints; empty when the journal is sound.
+    public func integrityProblems() throws -> [String] {
+        let rows = try database.query("PRAGMA quick_check")
+        let messages = rows.compactMap { $0.first?.text }
+        return messages == ["ok"] ? [] : messages
+    }
+
     private func entries(where clause: String, _ values: [SQLiteValue]) throws -> [JournalEntry] {
         let rows = try database.query(
             """

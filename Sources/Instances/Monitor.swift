@@ -58,6 +58,14 @@ public struct Monitor: Sendable {
         report("started \(hypervisorPID) \(startTime)", to: reportDescriptor)
         log.info("hypervisor started", ["pid": String(hypervisorPID)])
 
+        let heartbeat = Thread { [paths] in
+            while true {
+                Monitor.touch(paths.monitorHeartbeat)
+                sleep(1)
+            }
+        }
+        heartbeat.start()
+
         let recorder = TransitionRecorder(
             store: store, id: id, generation: generation, hypervisorPID: hypervisorPID, log: log)
         recorder.verifyOwnership()
@@ -132,6 +140,14 @@ public struct Monitor: Sendable {
     private func report(_ line: String, to descriptor: Int32) {
         let data = Data((line.replacingOccurrences(of: "\n", with: " ") + "\n").utf8)
         try? DurableFile.writeAll(data, to: descriptor, path: "monitor report pipe")
+        close(descriptor)
+    }
+
+    /// Sets the modification time of `path` to now, creating the file when missing.
+    static func touch(_ path: String) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return }
+        futimens(descriptor, nil)
         close(descriptor)
     }
 

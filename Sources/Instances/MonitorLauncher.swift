@@ -51,7 +51,8 @@ struct MonitorLauncher {
         do {
             monitorPID = try ProcessSpawner.spawn(
                 SpawnRequest(
-                    executable: configuration.monitorExecutable, arguments: arguments, environment: nil,
+                    executable: configuration.monitorExecutable, arguments: arguments,
+                    environment: FaultPoint.monitorEnvironment(),
                     descriptors: [0: nullDevice, 1: logDescriptor, 2: logDescriptor, 3: reportPipe[1]],
                     newSession: true))
         } catch {

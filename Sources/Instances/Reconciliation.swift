@@ -32,6 +32,20 @@ extension InstanceManager {
             return
         }
 
+        let monitorAlive =
+            metadata.processes.map {
+                ProcessInspector.isAlive($0.monitorPID, startTime: $0.monitorStartTime)
+            } ?? false
+        if metadata.state.isLive && hypervisorAlive && !monitorAlive {
+            // A guest without its monitor would exit unrecorded, so it is ended now and its time stops here.
+            let moment = terminateHypervisor(metadata)
+            InstanceManager.recordHypervisorExit(
+                &metadata, paths: paths, at: moment, status: "killed because its monitor was gone",
+                source: .reconciliation, estimated: false)
+            try save(&metadata)
+            return
+        }
+
         if metadata.state.isLive && !hypervisorAlive {
             let moment = estimatedExitInstant(metadata, paths: paths)
             InstanceManager.recordHypervisorExit(
@@ -86,7 +100,8 @@ extension InstanceManager {
             }
             let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
             defer { machine.client.close() }
-            try completeStandby(&metadata, paths: paths, machine: machine, machineConfig: machineConfig)
+            try completeStandby(
+                &metadata, paths: paths, machine: machine, machineConfig: machineConfig, reuseWrittenImage: true)
         case .standby, .fork:
             try? FileManager.default.removeItem(atPath: paths.memoryImage + ".partial")
             let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
@@ -124,12 +139,12 @@ extension InstanceManager {
         return now()
     }
 
-    /// Estimates the last moment the guest was alive: the newest write to its serial or hypervisor log, clamped
-    /// between the start of the current phase and now.
+    /// Estimates the last moment the guest was alive: the newest of the monitor's heartbeat and the writes to the
+    /// serial and hypervisor logs, clamped between the start of the current phase and now.
     func estimatedExitInstant(_ metadata: InstanceMetadata, paths: InstancePaths) -> HostInstant {
         let current = now()
         var newestWrite: Int64?
-        for path in [paths.serialLog, paths.hypervisorLog] {
+        for path in [paths.monitorHeartbeat, paths.serialLog, paths.hypervisorLog] {
             var info = stat()
             if stat(path, &info) == 0 {
                 let nanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)

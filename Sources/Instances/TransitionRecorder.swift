@@ -62,6 +62,8 @@ final class TransitionRecorder: Sendable {
                     log.info("guest booted", ["phase": Phase.running.rawValue])
                 }
                 return true
+            } after: { saved in
+                if saved { FaultPoint.reach("monitor.after-boot-recorded") }
             } onMissing: {
             }
         }
@@ -76,6 +78,8 @@ final class TransitionRecorder: Sendable {
                     &metadata, paths: paths, at: instant, status: status, source: .monitor, estimated: false)
                 log.info("recorded hypervisor exit", ["phase": metadata.state.rawValue, "status": status])
                 return true
+            } after: { saved in
+                if saved { FaultPoint.reach("monitor.after-exit-recorded") }
             } onMissing: {
             }
         }
@@ -92,15 +96,19 @@ final class TransitionRecorder: Sendable {
 
     /// Loads the metadata under the lock, lets `change` edit it, and saves when `change` returns true.
     private func update(
-        _ change: (inout InstanceMetadata, InstancePaths) -> Bool, onMissing: () -> Void
+        _ change: (inout InstanceMetadata, InstancePaths) -> Bool, after: (Bool) -> Void = { _ in },
+        onMissing: () -> Void
     ) {
         do {
             let lock = try store.lockInstance(id: id, timeout: nil)
             defer { lock.unlock() }
             var metadata = try store.loadMetadata(id: id)
-            if change(&metadata, store.paths(forID: id)) {
+            store.flushJournal(&metadata)
+            let changed = change(&metadata, store.paths(forID: id))
+            if changed {
                 try store.saveMetadata(&metadata)
             }
+            after(changed)
         } catch let error as InstancesError where error.code == .notFound {
             onMissing()
         } catch {

@@ -21,6 +21,11 @@ enum Commands {
           rm [--force] INSTANCE...  delete; --force ends a live instance first
           logs INSTANCE [--tail N] [--follow] [--timestamps] [--hypervisor]
 
+        Maintenance:
+          doctor [--clean] [--move-aside ID]
+                                   list broken instances, leftovers and journal damage; --clean removes leftover
+                                   directories; --move-aside moves an instance with unreadable metadata to DATA/broken
+
         Usage ledger (kept after instances are deleted):
           usage --from TIME --to TIME [--instance INSTANCE] [--group-by instance|day] [--output table|json|csv]
                                    milliseconds per phase inside the window; TIME is RFC 3339, e.g. 2026-01-31T00:00:00Z
@@ -55,6 +60,7 @@ enum Commands {
         "logs": (["tail"], ["follow", "timestamps", "hypervisor"]),
         "monitor": (["id", "generation", "qemu", "machine", "incoming"], []),
         "serve": (["listen"], []),
+        "doctor": (["move-aside"], ["clean"]),
         "usage": (["from", "to", "instance", "group-by", "output"], []),
         "transitions": (["after", "output"], ["follow"]),
     ]
@@ -119,6 +125,10 @@ enum Commands {
         let global = try GlobalOptions(parsed)
         if command == "monitor" {
             try MonitorCommand.run(parsed, global)
+            return
+        }
+        if command == "doctor" {
+            try DoctorCommand.run(parsed, global)
             return
         }
         if command == "serve" {

@@ -1,0 +1,99 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A problem `stint doctor` found in the data directory.
+public struct DoctorFinding: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// An instance whose metadata cannot be read; it shows as Unknown.
+        case brokenInstance = "broken-instance"
+        /// An instance whose processes are gone without a record, or with an interrupted operation.
+        case unreconciledInstance = "unreconciled-instance"
+        /// A directory left by a create, fork or delete that died midway.
+        case leftoverDirectory = "leftover-directory"
+        /// The journal failed its integrity check.
+        case journal
+    }
+
+    public var kind: Kind
+    /// The instance id, or the path for other findings.
+    public var subject: String
+    public var detail: String
+}
+
+extension InstanceManager {
+    /// Checks every instance, leftover directories and the journal, and returns what is wrong. Reading only:
+    /// instances that only need reconciling are reconciled by their next operation or listing.
+    public func diagnose() -> [DoctorFinding] {
+        var findings: [DoctorFinding] = []
+        for status in list() where status.state == .unknown || status.stateError != nil {
+            let kind: DoctorFinding.Kind = status.metadata == nil ? .brokenInstance : .unreconciledInstance
+            findings.append(
+                DoctorFinding(
+                    kind: kind, subject: status.id, detail: status.stateError ?? "state \(status.state.rawValue)"))
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: store.instancesDirectory)) ?? []
+        for entry in entries.sorted() where entry.hasPrefix(".creating-") || entry.hasPrefix(".deleted-") {
+            findings.append(
+                DoctorFinding(
+                    kind: .leftoverDirectory, subject: store.instancesDirectory + "/" + entry,
+                    detail: "left by an interrupted create, fork or delete; 'stint doctor --clean' removes it"))
+        }
+        do {
+            let problems = try Journal(dataDirectory: store.dataDirectory).integrityProblems()
+            for problem in problems {
+                findings.append(
+                    DoctorFinding(kind: .journal, subject: store.dataDirectory + "/usage.db", detail: problem))
+            }
+        } catch {
+            findings.append(
+                DoctorFinding(kind: .journal, subject: store.dataDirectory + "/usage.db", detail: "\(error)"))
+        }
+        return findings
+    }
+
+    /// Moves a broken instance's directory to `<data>/broken/<id>-<time>`, keeping every file for inspection, and
+    /// returns the new path. Only instances whose metadata cannot be read may be moved.
+    public func moveAside(_ id: String) throws -> String {
+        guard InstanceIdentity.isValidID(id) else {
+            throw InstancesError.invalid(
+                "invalid instance id '\(InstanceIdentity.printable(id))': give the 16-digit id 'stint doctor' lists")
+        }
+        let paths = store.paths(forID: id)
+        guard FileManager.default.fileExists(atPath: paths.directory) else { throw InstancesError.notFound(id) }
+        let lock = try FileLock.acquire(
+            path: paths.lock, timeout: configuration.lockTimeout, purpose: "instance '\(id)'")
+        defer { lock.unlock() }
+        if (try? store.loadMetadata(id: id)) != nil {
+            throw InstancesError.conflict(
+                "instance '\(id)' has readable metadata; use 'stint rm' to delete it instead of moving it aside")
+        }
+        let brokenDirectory = store.dataDirectory + "/broken"
+        try FileManager.default.createDirectory(
+            atPath: brokenDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let stamp = now().timestamp.replacingOccurrences(of: ":", with: "")
+        let destination = brokenDirectory + "/\(id)-\(stamp)"
+        guard rename(paths.directory, destination) == 0 else {
+            throw DurableFile.systemError("move to \(destination)", paths.directory)
+        }
+        try DurableFile.syncDirectory(store.instancesDirectory)
+        return destination
+    }
+
+    /// Removes directories left by interrupted creates, forks and deletes, and returns their paths.
+    public func removeLeftovers() -> [String] {
+        let storeLock = try? store.lockStore(timeout: configuration.lockTimeout)
+        defer { storeLock?.unlock() }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: store.instancesDirectory)) ?? []
+        var removed: [String] = []
+        for entry in entries where entry.hasPrefix(".creating-") || entry.hasPrefix(".deleted-") {
+            let path = store.instancesDirectory + "/" + entry
+            if (try? FileManager.default.removeItem(atPath: path)) != nil {
+                removed.append(path)
+            }
+        }
+        return removed
+    }
+}
