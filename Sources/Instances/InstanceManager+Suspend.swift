@@ -22,12 +22,14 @@ extension InstanceManager {
                 throw InstancesError.conflict(
                     "cannot pause instance '\(metadata.name)': it is \(metadata.state.rawValue), not running")
             }
+            try markPending(.pause, &metadata)
             let machine = try connect(paths, metadata)
             defer { machine.client.close() }
             try hypervisorCall("pause", metadata) { try machine.pause() }
             FaultPoint.reach("pause.after-hypervisor")
             metadata.transition(to: .paused, at: now())
-            try save(&metadata)
+            metadata.pendingOperation = nil
+            try saveOrUndo(&metadata, "pause") { try machine.resume() }
             FaultPoint.reach("pause.after-save")
             return metadata.id
         }
@@ -46,12 +48,14 @@ extension InstanceManager {
                 throw InstancesError.conflict(
                     "cannot resume instance '\(metadata.name)': it is \(metadata.state.rawValue), not paused")
             }
+            try markPending(.resume, &metadata)
             let machine = try connect(paths, metadata)
             defer { machine.client.close() }
             try hypervisorCall("resume", metadata) { try machine.resume() }
             FaultPoint.reach("resume.after-hypervisor")
             metadata.transition(to: metadata.bootMarkers.completedAt != nil ? .running : .initializing, at: now())
-            try save(&metadata)
+            metadata.pendingOperation = nil
+            try saveOrUndo(&metadata, "resume") { try machine.pause() }
             FaultPoint.reach("resume.after-save")
             return metadata.id
         }
@@ -170,6 +174,27 @@ extension InstanceManager {
             return metadata.id
         }
         return status(ofID: id)
+    }
+
+    /// Records that `kind` is about to change the hypervisor, so a crash midway is reconciled against QEMU's
+    /// real status. Throws, with nothing changed, when the metadata cannot be written (a full disk, for example).
+    func markPending(_ kind: PendingOperation.Kind, _ metadata: inout InstanceMetadata) throws {
+        metadata.pendingOperation = PendingOperation(
+            kind: kind, previousPhase: metadata.state, generation: metadata.generation, startedAt: now())
+        try save(&metadata)
+        FaultPoint.reach("\(kind.rawValue).after-intent")
+    }
+
+    /// Saves the metadata after a hypervisor change, or undoes the change when the save fails, so the guest and its
+    /// record never disagree. The pending operation on disk makes the next load check QEMU's status again.
+    func saveOrUndo(_ metadata: inout InstanceMetadata, _ action: String, undo: () throws -> Void) throws {
+        do {
+            try save(&metadata)
+        } catch {
+            try? undo()
+            throw InstancesError.failed(
+                "\(action) of instance '\(metadata.name)' was undone because its state could not be saved", error)
+        }
     }
 
     /// Finishes a standby whose vCPUs are stopped and whose phase is recorded as standby: writes the snapshot and

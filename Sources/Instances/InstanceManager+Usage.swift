@@ -13,8 +13,11 @@ extension InstanceManager {
         let journal = try Journal(dataDirectory: store.dataDirectory)
         let entries: [JournalEntry]
         if let reference {
-            entries = try journal.allTransitions(instanceID: try journaledID(reference, journal))
+            let id = try journaledID(reference, journal)
+            try copyPendingEntries(into: journal, instanceIDs: [id])
+            entries = try journal.allTransitions(instanceID: id)
         } else {
+            try copyPendingEntries(into: journal, instanceIDs: store.instanceIDs())
             entries = try journal.allTransitions()
         }
         return UsageReport.compute(
@@ -30,7 +33,8 @@ extension InstanceManager {
         let journal = try Journal(dataDirectory: store.dataDirectory)
         let id = try journaledID(reference, journal)
         let entries = try poll(wait) {
-            try journal.transitions(instanceID: id, afterSequence: afterSequence, limit: limit)
+            try copyPendingEntries(into: journal, instanceIDs: [id])
+            return try journal.transitions(instanceID: id, afterSequence: afterSequence, limit: limit)
         }
         return (id, entries)
     }
@@ -38,12 +42,32 @@ extension InstanceManager {
     /// The transitions of all instances after `afterCursor`, waiting up to `wait` for the first new one.
     public func transitions(afterCursor: Int64, limit: Int, wait: Duration) throws -> [JournalEntry] {
         let journal = try Journal(dataDirectory: store.dataDirectory)
-        return try poll(wait) { try journal.transitions(afterCursor: afterCursor, limit: limit) }
+        return try poll(wait) {
+            try copyPendingEntries(into: journal, instanceIDs: store.instanceIDs())
+            return try journal.transitions(afterCursor: afterCursor, limit: limit)
+        }
     }
 
     /// How many transitions entered each phase, over every instance ever recorded.
     public func transitionCounts() throws -> [String: Int64] {
-        try Journal(dataDirectory: store.dataDirectory).transitionCounts()
+        let journal = try Journal(dataDirectory: store.dataDirectory)
+        try copyPendingEntries(into: journal, instanceIDs: store.instanceIDs())
+        return try journal.transitionCounts()
+    }
+
+    /// Copies the transitions that a process killed between its metadata write and its journal write left in
+    /// `metadata.json` into the journal, so that a read does not wait for the instance's next operation to see
+    /// them. Without them, usage would bill the phase before the lost transition up to now.
+    ///
+    /// Runs without the instance locks: an outbox entry is final once its metadata file is written, and the
+    /// journal stores each (instance, sequence) once, so copying an entry that another process copies at the same
+    /// time is harmless. Instances whose metadata cannot be read are skipped; they report their own error.
+    /// Throws when the journal cannot be written.
+    private func copyPendingEntries(into journal: Journal, instanceIDs: [String]) throws {
+        for id in instanceIDs {
+            guard let metadata = try? store.loadMetadata(id: id), !metadata.journalOutbox.isEmpty else { continue }
+            try journal.append(metadata.journalOutbox, instanceID: metadata.id, instanceName: metadata.name)
+        }
     }
 
     private func journaledID(_ reference: String, _ journal: Journal) throws -> String {

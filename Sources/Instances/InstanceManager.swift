@@ -35,7 +35,9 @@ public final class InstanceManager: Sendable {
         do {
             let metadata = try store.loadMetadata(id: id)
             let status = InstanceStatus.derive(id: id, metadata: metadata, observedAt: now)
-            if status.state == .unknown, metadata.processes != nil, let repaired = reconcileIfIdle(id: id) {
+            let needsRepair =
+                (status.state == .unknown && metadata.processes != nil) || metadata.pendingOperation != nil
+            if needsRepair, let repaired = reconcileIfIdle(id: id) {
                 return repaired
             }
             return status
@@ -82,8 +84,9 @@ public final class InstanceManager: Sendable {
         }
     }
 
-    /// Records the exit of a hypervisor and monitor that are both gone, if no operation holds the instance's lock,
-    /// so a dead monitor never leaves a phase accruing. Returns the repaired status, or nil when the lock is busy.
+    /// Reconciles an instance whose processes are gone or whose operation was interrupted, if no operation holds its
+    /// lock, so a dead process never leaves a phase accruing. Returns the repaired status, or nil when the lock is
+    /// busy (an operation is in progress) or the repair failed.
     private func reconcileIfIdle(id: String) -> InstanceStatus? {
         guard let lock = try? store.lockInstance(id: id, timeout: .zero) else { return nil }
         defer { lock.unlock() }

@@ -172,18 +172,28 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
 /// An operation in progress that affects the hypervisor process.
 public struct PendingOperation: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
-        case stop, standby, restore, fork, delete
+        case pause, resume, stop, standby, restore, fork, delete
     }
 
     public var kind: Kind
     /// The phase before the operation began, to roll back to when the operation died and the guest still runs.
     public var previousPhase: Phase
     public var generation: Int
+    /// When the operation began; an interrupted pause or resume is recorded at this moment.
+    public var startedAt: HostInstant?
+
+    public init(kind: Kind, previousPhase: Phase, generation: Int, startedAt: HostInstant? = nil) {
+        self.kind = kind
+        self.previousPhase = previousPhase
+        self.generation = generation
+        self.startedAt = startedAt
+    }
 
     private enum CodingKeys: String, CodingKey {
         case kind
         case previousPhase = "previous_phase"
         case generation
+        case startedAt = "started_at"
     }
 }
 

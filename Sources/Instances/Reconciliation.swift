@@ -93,6 +93,16 @@ extension InstanceManager {
             InstanceManager.recordHypervisorExit(
                 &metadata, paths: paths, at: moment, status: "ended after interrupted '\(pending.kind.rawValue)'",
                 source: .reconciliation, estimated: false)
+        case .pause, .resume:
+            // The guest is in whatever state QEMU reports; the change happened right after the operation began.
+            let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
+            defer { machine.client.close() }
+            let running = try machine.status() == "running"
+            let phase: Phase =
+                running ? (metadata.bootMarkers.completedAt != nil ? .running : .initializing) : .paused
+            metadata.transition(
+                to: phase, at: pending.startedAt ?? now(), source: .reconciliation, estimated: pending.startedAt != nil)
+            metadata.pendingOperation = nil
         case .standby where metadata.state == .standby:
             // The guest was already paused and recorded in standby, so the standby is finished as the record says.
             guard let machineConfig = metadata.processes?.machine else {

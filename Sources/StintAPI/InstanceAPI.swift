@@ -185,7 +185,14 @@ public final class InstanceAPI: Sendable {
             let created = try manager.create(createRequest)
             let started = try manager.start(created.id)
             guard let waitPhase else { return started }
-            return try manager.wait(for: created.id, phase: waitPhase, timeout: timeout)
+            do {
+                return try manager.wait(for: created.id, phase: waitPhase, timeout: timeout)
+            } catch let error as InstancesError where error.code == .failed {
+                // The instance exists and its guest was started, so the client gets 201 and the id of what it now
+                // pays for. `current_phase` shows that the wait ran out or the guest stopped early.
+                log.warning("wait after create ended early", ["instance": created.id, "error": error.message])
+                return try manager.status(created.id)
+            }
         }
         return try json(201, InstanceView(status))
     }

@@ -122,7 +122,7 @@ public enum OpenAPIDocument {
                 },
                 "responses": {
                   "201": {
-                    "description": "The instance, started (and in the phase asked for by wait_for).",
+                    "description": "The instance, started. With wait_for, it is in that phase unless wait_timeout_seconds ran out or the guest stopped first; current_phase then shows where it is.",
                     "content": {
                       "application/json": {
                         "schema": {
@@ -1058,15 +1058,25 @@ public enum OpenAPIDocument {
                   "name": {
                     "type": "string",
                     "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-                    "description": "Unique; generated when absent."
+                    "description": "Unique; generated when absent. 16 hexadecimal digits are rejected because they look like an instance id.",
+                    "not": {
+                      "pattern": "^[0-9a-f]{16}$"
+                    }
                   },
                   "command": {
                     "type": "array",
                     "minItems": 1,
                     "items": {
-                      "type": "string"
+                      "type": "string",
+                      "pattern": "^[^\\u0000]*$"
                     },
-                    "description": "The program and its arguments, run in the guest."
+                    "description": "The program and its arguments, run in the guest. The program must not be empty and no argument may contain a NUL byte. The kernel command line carries the arguments base64-encoded, so together they must fit in about 1.5 KiB.",
+                    "prefixItems": [
+                      {
+                        "type": "string",
+                        "minLength": 1
+                      }
+                    ]
                   },
                   "memory_mib": {
                     "type": "integer",
@@ -1105,7 +1115,10 @@ public enum OpenAPIDocument {
                 "properties": {
                   "name": {
                     "type": "string",
-                    "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+                    "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+                    "not": {
+                      "pattern": "^[0-9a-f]{16}$"
+                    }
                   },
                   "from_running": {
                     "type": "boolean",

@@ -28,8 +28,10 @@ struct CrashCase: CustomStringConvertible, Sendable {
         CrashCase(point: "stop.after-shutdown-recorded", setup: .running, command: ["stop", "crash"]),
         CrashCase(point: "stop.after-hypervisor-ended", setup: .running, command: ["stop", "crash"]),
         CrashCase(point: "stop.after-save", setup: .running, command: ["stop", "crash"]),
+        CrashCase(point: "pause.after-intent", setup: .running, command: ["pause", "crash"]),
         CrashCase(point: "pause.after-hypervisor", setup: .running, command: ["pause", "crash"]),
         CrashCase(point: "pause.after-save", setup: .running, command: ["pause", "crash"]),
+        CrashCase(point: "resume.after-intent", setup: .paused, command: ["resume", "crash"]),
         CrashCase(point: "resume.after-hypervisor", setup: .paused, command: ["resume", "crash"]),
         CrashCase(point: "resume.after-save", setup: .paused, command: ["resume", "crash"]),
         CrashCase(point: "standby.after-intent", setup: .running, command: ["standby", "crash"]),
@@ -169,5 +171,27 @@ struct CrashCase: CustomStringConvertible, Sendable {
             else { return nil }
             return pid
         }
+    }
+}
+
+/// A crash between a hypervisor change and its record is reconciled against what QEMU really does.
+@Suite(.serialized) struct CrashReconciliationTests {
+    @Test func pauseCrashRecordsRealState() throws {
+        let stint = try StintHarness()
+        try stint.succeed(["run", "--name", "crash", "--"] + counterProgram)
+        let process = try stint.launch(["pause", "crash"])
+        process.environment?["STINT_FAULT_POINT"] = "pause.after-hypervisor"
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == SIGKILL)
+
+        // QEMU paused the guest before the crash, so the instance must not keep accruing running time.
+        let view = try stint.inspect("crash")
+        #expect(view.state == "Paused")
+        let exit = try stint.metadata(view.id)["pending_operation"]
+        #expect(exit == nil)
+        try stint.succeed(["resume", "crash"])
+        #expect(try stint.inspect("crash").state == "Running")
     }
 }

@@ -21,12 +21,18 @@ final class StintHarness {
     let dataDirectory: String
     let binary: String
 
-    init() throws {
+    /// Uses `dataDirectory` when given (created if missing), else a new directory under /tmp.
+    init(dataDirectory: String? = nil) throws {
+        binary = try StintHarness.locateBinary()
+        if let dataDirectory {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            self.dataDirectory = dataDirectory
+            return
+        }
         let template = "/tmp/stint-e2e-XXXXXX"
         var bytes = Array(template.utf8CString)
         guard mkdtemp(&bytes) != nil else { throw HarnessError("mkdtemp failed for \(template)") }
-        dataDirectory = String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        binary = try StintHarness.locateBinary()
+        self.dataDirectory = String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     deinit {
