@@ -24,7 +24,7 @@ let package = Package(
         .testTarget(name: "PhaseTrackingTests", dependencies: ["PhaseTracking"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage"]),
         .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
-        .testTarget(name: "InstancesTests", dependencies: ["Instances", "PhaseTracking"]),
+        .testTarget(name: "InstancesTests", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "StintAPITests", dependencies: ["StintAPI", "Instances", "HTTPServer", "PhaseTracking"]),
         .testTarget(name: "EndToEndTests", dependencies: ["stint", "Instances", "PhaseTracking"]),
