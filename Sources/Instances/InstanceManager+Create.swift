@@ -40,7 +40,11 @@ public struct CreateRequest: Sendable {
             throw InstancesError.invalid(
                 "invalid vcpus \(vcpus): use \(Self.vcpuRange.lowerBound) to \(Self.vcpuRange.upperBound)")
         }
-        _ = try GuestCommandLine.kernelCommandLine(command: command)
+        do {
+            _ = try GuestCommandLine.kernelCommandLine(command: command)
+        } catch {
+            throw InstancesError.invalid("invalid command: \(error)")
+        }
     }
 }
 

@@ -22,6 +22,9 @@ public enum UsageReport {
         public var milliseconds: Int64
         /// The same for the same instance, phase and window every time it is asked, so a billing pipeline can
         /// deduplicate rows it has already charged.
+        ///
+        /// NOTE: while a window has not ended, a live instance's row keeps growing under the same key, so only rows
+        /// of a window that ended before the request are final.
         public var idempotencyKey: String
 
         private enum CodingKeys: String, CodingKey {

@@ -27,7 +27,8 @@ public enum RFC3339 {
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` into nanoseconds since 1970-01-01 UTC.
-    /// Returns nil for anything else. Fractions beyond nanoseconds are truncated.
+    /// Returns nil for anything else, including moments outside what 64-bit nanoseconds hold (about the years 1678
+    /// to 2262). Fractions beyond nanoseconds are truncated.
     public static func parse(_ text: String) -> Int64? {
         let characters = Array(text.utf8)
         guard characters.count >= 20 else { return nil }
@@ -90,7 +91,10 @@ public enum RFC3339 {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         let seconds = Int64(timegm(&parts)) - Int64(offsetSeconds)
-        return seconds * 1_000_000_000 + fractionNanoseconds
+        let (scaled, overflowed) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflowed else { return nil }
+        let (total, sumOverflowed) = scaled.addingReportingOverflow(fractionNanoseconds)
+        return sumOverflowed ? nil : total
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

@@ -177,8 +177,8 @@ public final class InstanceAPI: Sendable {
         } catch let error as InstancesError {
             throw error
         } catch {
-            // The guest image layer rejects a command that the kernel command line cannot carry (a NUL byte, too
-            // long); that is invalid input too, not a server failure.
+            // The guest image layer rejects a command that the kernel command line cannot carry, such as one with a
+            // NUL byte or one that is too long. That is invalid input, not a server failure.
             throw APIError.badRequest("invalid command: \(error)")
         }
         let status: InstanceStatus = try timed("create", createRequest.name) {

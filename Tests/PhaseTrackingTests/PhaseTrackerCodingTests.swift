@@ -50,5 +50,8 @@ import Testing
         #expect(RFC3339.parse("2026-03-08 10:00:00Z") == nil)
         #expect(RFC3339.parse("2026-13-08T10:00:00Z") == nil)
         #expect(RFC3339.parse("2026-03-08T10:00:00") == nil)
+        #expect(RFC3339.parse("0442-08-11T00:48:58.8+23:08") == nil)
+        #expect(RFC3339.parse("9999-12-31T23:59:59Z") == nil)
+        #expect(RFC3339.parse("2262-04-11T23:47:16.854775807Z") == Int64.max)
     }
 }
