@@ -48,7 +48,7 @@ public enum FaultPoint {
         kill(getpid(), SIGKILL)
     }
 
-    /// The environment for a monitor process: the current one without `STINT_FAULT_POINT`, with
+    /// Returns the environment for a monitor process: the current one without `STINT_FAULT_POINT`, with
     /// `STINT_MONITOR_FAULT_POINT` in its place when set.
     static func monitorEnvironment() -> [String: String] {
         var environment = ProcessInfo.processInfo.environment

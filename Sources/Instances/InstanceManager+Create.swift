@@ -114,7 +114,7 @@ extension InstanceManager {
                     estimated: false))
         }
         // NOTE: if the process dies after this write and before the directory is renamed, the instance stays
-        // listed while the journal already closed it; a later transition with the same sequence number is ignored.
+        // listed although the journal already closed it. A later transition with the same sequence is then ignored.
         try Journal(dataDirectory: store.dataDirectory).append(
             entries, instanceID: metadata.id, instanceName: metadata.name)
         metadata.journalOutbox.removeAll()

@@ -2,7 +2,7 @@ import Foundation
 import PhaseTracking
 
 extension InstanceManager {
-    /// The usage rows of the window `[from, to)` (wall-clock nanoseconds since 1970), for one instance (name or id,
+    /// Computes the usage rows of the window `[from, to)` (wall-clock nanoseconds since 1970), for one instance (name or id,
     /// also of a deleted instance) or all. Throws when the window is empty or the instance was never recorded.
     public func usage(
         fromNanoseconds: Int64, toNanoseconds: Int64, instance reference: String?, grouping: UsageReport.Grouping
@@ -25,7 +25,7 @@ extension InstanceManager {
             grouping: grouping)
     }
 
-    /// The transitions of one instance (also a deleted one) after `afterSequence`, waiting up to `wait` for the first
+    /// Returns the transitions of one instance (also a deleted one) after `afterSequence`, waiting up to `wait` for the first
     /// new one.
     public func transitions(
         of reference: String, afterSequence: Int, limit: Int, wait: Duration
@@ -39,7 +39,7 @@ extension InstanceManager {
         return (id, entries)
     }
 
-    /// The transitions of all instances after `afterCursor`, waiting up to `wait` for the first new one.
+    /// Returns the transitions of all instances after `afterCursor`, waiting up to `wait` for the first new one.
     public func transitions(afterCursor: Int64, limit: Int, wait: Duration) throws -> [JournalEntry] {
         let journal = try Journal(dataDirectory: store.dataDirectory)
         return try poll(wait) {
@@ -48,7 +48,7 @@ extension InstanceManager {
         }
     }
 
-    /// How many transitions entered each phase, over every instance ever recorded.
+    /// Counts the transitions into each phase, over every instance ever recorded.
     public func transitionCounts() throws -> [String: Int64] {
         let journal = try Journal(dataDirectory: store.dataDirectory)
         try copyPendingEntries(into: journal, instanceIDs: store.instanceIDs())

@@ -2,7 +2,7 @@ import Foundation
 import Hypervisor
 import PhaseTracking
 
-/// What an instance is doing now, derived from its metadata and its processes.
+/// The activity of an instance now, derived from its metadata and its processes.
 public enum InstanceState: String, Sendable, Codable, CaseIterable {
     case created = "Created"
     case initializing = "Initializing"
@@ -31,7 +31,7 @@ public struct InstanceStatus: Sendable {
     public var id: String
     public var metadata: InstanceMetadata?
     public var state: InstanceState
-    /// Why the state is `Unknown` or what is wrong with the instance.
+    /// The reason the state is `Unknown`, or the problem with the instance.
     public var stateError: String?
     public var observedAt: HostInstant
     public var phases: PhaseSnapshot?

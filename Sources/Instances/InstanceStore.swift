@@ -79,8 +79,8 @@ public struct InstanceStore: Sendable {
                 metadata.journalOutbox, instanceID: metadata.id, instanceName: metadata.name)
             metadata.journalOutbox.removeAll()
         } catch {
-            // NOTE: a journal that keeps failing (full disk, damaged file) leaves the entries queued in metadata.json
-            // and usage queries behind until the cause is fixed; nothing is lost.
+            // NOTE: a journal that keeps failing (full disk, damaged file) leaves the entries queued in metadata.json,
+            // so usage queries lag until the cause is fixed. Nothing is lost.
         }
     }
 

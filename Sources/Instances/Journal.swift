@@ -62,19 +62,19 @@ public final class Journal {
         }
     }
 
-    /// The entries of one instance with a sequence above `afterSequence`, in order, at most `limit`.
+    /// Returns the entries of one instance with a sequence above `afterSequence`, in order, at most `limit`.
     public func transitions(instanceID: String, afterSequence: Int, limit: Int) throws -> [JournalEntry] {
         try entries(
             where: "instance_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
             [.text(instanceID), .integer(Int64(afterSequence)), .integer(Int64(limit))])
     }
 
-    /// The entries of all instances with a cursor above `afterCursor`, in cursor order, at most `limit`.
+    /// Returns the entries of all instances with a cursor above `afterCursor`, in cursor order, at most `limit`.
     public func transitions(afterCursor: Int64, limit: Int) throws -> [JournalEntry] {
         try entries(where: "cursor > ? ORDER BY cursor LIMIT ?", [.integer(afterCursor), .integer(Int64(limit))])
     }
 
-    /// Every entry, or every entry of one instance, ordered by instance and sequence.
+    /// Returns every entry, or every entry of one instance, ordered by instance and sequence.
     public func allTransitions(instanceID: String? = nil) throws -> [JournalEntry] {
         if let instanceID {
             return try entries(where: "instance_id = ? ORDER BY sequence", [.text(instanceID)])
@@ -91,7 +91,7 @@ public final class Journal {
         return rows.first?.first?.text
     }
 
-    /// How many transitions entered each phase (and `deleted`), over all instances ever recorded.
+    /// Counts the transitions into each phase (and `deleted`), over all instances ever recorded.
     public func transitionCounts() throws -> [String: Int64] {
         var counts: [String: Int64] = [:]
         for row in try database.query("SELECT to_phase, COUNT(*) FROM transitions GROUP BY to_phase") {

@@ -3,7 +3,7 @@ import Hypervisor
 /// Settings of an `InstanceManager`, filled by the CLI from flags and the environment.
 public struct ManagerConfiguration: Sendable {
     public var dataDirectory: String
-    /// Where the guest kernel and initramfs are cached; `<data>/system` unless set.
+    /// The cache directory of the guest kernel and initramfs, `<data>/system` unless set.
     public var imageDirectory: String
     /// The QEMU executable, looked up in PATH when it has no slash.
     public var qemuExecutable: String

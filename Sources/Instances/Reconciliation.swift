@@ -104,7 +104,7 @@ extension InstanceManager {
                 to: phase, at: pending.startedAt ?? now(), source: .reconciliation, estimated: pending.startedAt != nil)
             metadata.pendingOperation = nil
         case .standby where metadata.state == .standby:
-            // The guest was already paused and recorded in standby, so the standby is finished as the record says.
+            // The guest was already paused and recorded in standby, so the standby is finished as recorded.
             guard let machineConfig = metadata.processes?.machine else {
                 throw InstancesError.failed("instance '\(metadata.name)' has no recorded machine configuration")
             }

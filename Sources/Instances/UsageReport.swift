@@ -2,7 +2,7 @@ import PhaseTracking
 
 /// The time each instance spent in each phase inside a window, computed from the journal.
 public enum UsageReport {
-    /// How rows are split.
+    /// The split of rows.
     public enum Grouping: String, Sendable {
         /// One row per instance and phase for the whole window.
         case instance
@@ -87,7 +87,7 @@ public enum UsageReport {
         Phase(rawValue: phase).flatMap { Phase.allCases.firstIndex(of: $0) } ?? Phase.allCases.count
     }
 
-    /// The window itself, or its parts cut at UTC midnight.
+    /// Returns the window itself, or its parts cut at UTC midnight.
     static func buckets(from: Int64, to: Int64, grouping: Grouping) -> [(from: Int64, to: Int64)] {
         guard to > from else { return [] }
         guard grouping == .day else { return [(from, to)] }

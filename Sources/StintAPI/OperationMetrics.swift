@@ -27,7 +27,7 @@ final class OperationMetrics: Sendable {
         }
     }
 
-    /// The histogram in the Prometheus text format.
+    /// Renders the histogram in the Prometheus text format.
     func render() -> String {
         let snapshot = histograms.withLock { $0 }
         var text = """

@@ -59,7 +59,7 @@ enum PrometheusText {
         "instance_id=\"\(escape(metadata.id))\",name=\"\(escape(metadata.name))\",phase=\"\(phase.rawValue)\""
     }
 
-    /// The standard `process_*` metrics, read from /proc/self.
+    /// Renders the standard `process_*` metrics, read from /proc/self.
     static func processMetrics() -> String {
         var text = ""
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))

@@ -2,7 +2,7 @@ import Foundation
 import Instances
 import PhaseTracking
 
-/// Where the CLI's instance commands go: the data directory directly, or a `stint serve` over HTTP. Both return
+/// The target of the CLI's instance commands: the data directory directly, or a `stint serve` over HTTP. Both return
 /// the same views, so every command prints the same output either way.
 protocol InstanceService {
     func create(_ request: CreateRequest, waitFor: Phase?, timeout: Duration) throws -> InstanceView

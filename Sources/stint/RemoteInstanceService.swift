@@ -127,7 +127,7 @@ struct RemoteInstanceService: InstanceService {
         }
         guard let error = try? JSONDecoder().decode(ErrorBody.self, from: body) else {
             throw CLIError.failure(
-                "the server answered \(status): \(String(decoding: body.prefix(200), as: UTF8.self))")
+                "the server responded \(status): \(String(decoding: body.prefix(200), as: UTF8.self))")
         }
         if error.code == "unauthorized" {
             throw CLIError.failure("the server rejected the token (401); pass --token or set STINT_API_TOKEN")
