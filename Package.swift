@@ -27,6 +27,7 @@ let package = Package(
         .testTarget(name: "InstancesTests", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "StintAPITests", dependencies: ["StintAPI", "Instances", "HTTPServer", "PhaseTracking"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Instances", "PhaseTracking", "StintAPI", "HTTPServer"]),
         .testTarget(name: "EndToEndTests", dependencies: ["stint", "Instances", "PhaseTracking"]),
     ],
     swiftLanguageModes: [.v6]
