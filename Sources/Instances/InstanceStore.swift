@@ -71,7 +71,7 @@ public struct InstanceStore: Sendable {
 
     /// Copies the metadata's pending transitions into the journal and, on success, empties the outbox in memory;
     /// the next metadata write persists the empty outbox. On failure the entries stay in `metadata.json`, and the
-    /// next load of the instance copies them.
+    /// next operation on the instance or the next journal read copies them.
     func flushJournal(_ metadata: inout InstanceMetadata) {
         guard !metadata.journalOutbox.isEmpty else { return }
         do {

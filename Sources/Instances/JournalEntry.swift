@@ -11,7 +11,8 @@ public enum TransitionSource: String, Codable, Sendable {
 }
 
 /// A transition waiting in `metadata.json` to be copied into the journal. Metadata is written first, so a crash
-/// between the two writes leaves the entry here, and the next load of the instance copies it.
+/// between the two writes leaves the entry here. The next operation on the instance and every journal read
+/// (usage, feeds, metrics) copy it.
 public struct PendingJournalEntry: Codable, Sendable, Equatable {
     /// The per-instance sequence number, 1 for the first transition.
     public var sequence: Int
