@@ -21,13 +21,18 @@ let package = Package(
         .executableTarget(
             name: "stint",
             dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintAPI", "HTTPServer"]),
+        .target(name: "StintTestSupport", dependencies: ["Hypervisor"], path: "Tests/StintTestSupport"),
         .testTarget(name: "PhaseTrackingTests", dependencies: ["PhaseTracking"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage"]),
         .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
         .testTarget(name: "InstancesTests", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "StintAPITests", dependencies: ["StintAPI", "Instances", "HTTPServer", "PhaseTracking"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Instances", "PhaseTracking", "StintAPI", "HTTPServer"]),
+        .testTarget(
+            name: "StintAPITests",
+            dependencies: ["StintAPI", "Instances", "HTTPServer", "PhaseTracking", "StintTestSupport"]),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: ["Instances", "PhaseTracking", "StintAPI", "HTTPServer", "StintTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["stint", "Instances", "PhaseTracking"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Foundation
 import Instances
+import StintTestSupport
 import Testing
 
 #if canImport(Glibc)

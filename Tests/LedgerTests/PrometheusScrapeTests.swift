@@ -1,6 +1,7 @@
 import Foundation
 import Instances
 import PhaseTracking
+import StintTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import StintTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import Instances
+import StintTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -83,7 +84,8 @@ final class LedgerWorkspace {
         let base = "\(scratchDirectory)/\(commandCount)-\(label)"
         return try ChildProcess(
             executable: binary, arguments: arguments, environment: environment(adding: extra),
-            outputPath: base + ".out", errorPath: base + ".err")
+            inheritEnvironment: false,
+            outputPath: base + ".out", errorPath: base + ".err", appendOutput: false)
     }
 
     /// Runs `stint ARGUMENTS` and waits up to three minutes for it.

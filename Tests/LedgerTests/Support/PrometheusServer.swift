@@ -1,4 +1,5 @@
 import Foundation
+import StintTestSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -10,3 +10,9 @@ func requiredTool(_ name: String, package: String) throws -> String {
     }
     throw TestFailure("\(name) is not in PATH (\(path)); install Debian's '\(package)' package with scripts/setup.sh")
 }
+
+/// A test precondition that failed, with a message that names the value and the cause.
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
