@@ -15,8 +15,17 @@ import PhaseTracking
 /// as `stopped` at the moment `waitpid` returned. It writes metadata only under the instance lock and only for its
 /// own generation, so an operation that ended QEMU on purpose (and wrote its own transition) is never recorded twice.
 public struct Monitor: Sendable {
-    /// The serial log is rotated to `serial.log.1` at this size, so a guest flooding its console cannot fill the disk.
-    public static let serialLogLimitBytes = 16 * 1024 * 1024
+    /// The size at which the serial log is rotated to `serial.log.1`, so a guest flooding its console cannot fill the
+    /// disk: 16 MiB, or `STINT_SERIAL_LOG_LIMIT_BYTES` (at least 4096) from the environment of the command that
+    /// started the instance. At most two files of this size exist per instance.
+    public static let serialLogLimitBytes: Int = {
+        if let text = ProcessInfo.processInfo.environment["STINT_SERIAL_LOG_LIMIT_BYTES"], let value = Int(text),
+            value >= 4096
+        {
+            return value
+        }
+        return 16 * 1024 * 1024
+    }()
 
     let store: InstanceStore
     let id: String
