@@ -11,53 +11,34 @@ import PhaseTracking
 /// Each process opens its own connection per use; SQLite's file locks order writers from the CLI, the server and
 /// the monitors. Entries are unique by (instance, sequence), so copying the same pending entry twice stores it once.
 public final class Journal {
-    private let database: SQLiteDatabase
+    private let connection: JournalConnection
 
-    /// Opens the journal of a data directory, creating it and its schema when missing.
+    /// Opens the journal of a data directory, creating it and its schema when missing. A process keeps one
+    /// connection per journal file and reuses it, so opening is cheap after the first time.
     public init(dataDirectory: String) throws {
-        database = try SQLiteDatabase(path: dataDirectory + "/usage.db")
-        try database.execute("PRAGMA journal_mode=WAL")
-        try database.execute("PRAGMA synchronous=FULL")
-        try database.execute(
-            """
-            CREATE TABLE IF NOT EXISTS transitions (
-                cursor INTEGER PRIMARY KEY AUTOINCREMENT,
-                instance_id TEXT NOT NULL,
-                instance_name TEXT NOT NULL,
-                sequence INTEGER NOT NULL,
-                from_phase TEXT,
-                to_phase TEXT NOT NULL,
-                at_wall_ns INTEGER NOT NULL,
-                at_boot_ns INTEGER NOT NULL,
-                boot_id TEXT NOT NULL,
-                previous_phase_ns INTEGER NOT NULL,
-                source TEXT NOT NULL,
-                estimated INTEGER NOT NULL,
-                UNIQUE (instance_id, sequence)
-            );
-            CREATE INDEX IF NOT EXISTS transitions_by_name ON transitions (instance_name);
-            """)
-        chmod(dataDirectory + "/usage.db", 0o600)
+        connection = try JournalConnection.shared(path: dataDirectory + "/usage.db")
     }
 
     /// Stores `entries` of one instance in one transaction; entries already stored are left as they are.
     func append(_ entries: [PendingJournalEntry], instanceID: String, instanceName: String) throws {
         guard !entries.isEmpty else { return }
-        try database.transaction {
-            for entry in entries {
-                try database.query(
-                    """
-                    INSERT OR IGNORE INTO transitions (instance_id, instance_name, sequence, from_phase, to_phase,
-                        at_wall_ns, at_boot_ns, boot_id, previous_phase_ns, source, estimated)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        .text(instanceID), .text(instanceName), .integer(Int64(entry.sequence)),
-                        entry.from.map { .text($0) } ?? .null, .text(entry.to), .integer(entry.at.wallNanoseconds),
-                        .integer(entry.at.bootNanoseconds), .text(entry.at.bootID),
-                        .integer(entry.previousPhaseNanoseconds), .text(entry.source.rawValue),
-                        .integer(entry.estimated ? 1 : 0),
-                    ])
+        try connection.use { database in
+            try database.transaction {
+                for entry in entries {
+                    try database.query(
+                        """
+                        INSERT OR IGNORE INTO transitions (instance_id, instance_name, sequence, from_phase, to_phase,
+                            at_wall_ns, at_boot_ns, boot_id, previous_phase_ns, source, estimated)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                        [
+                            .text(instanceID), .text(instanceName), .integer(Int64(entry.sequence)),
+                            entry.from.map { .text($0) } ?? .null, .text(entry.to), .integer(entry.at.wallNanoseconds),
+                            .integer(entry.at.bootNanoseconds), .text(entry.at.bootID),
+                            .integer(entry.previousPhaseNanoseconds), .text(entry.source.rawValue),
+                            .integer(entry.estimated ? 1 : 0),
+                        ])
+                }
             }
         }
     }
@@ -85,16 +66,21 @@ public final class Journal {
     /// The id of the instance that `reference` names (an id or a name) in the journal, the newest one for a name
     /// used more than once; nil when the journal has no such instance.
     public func instanceID(for reference: String) throws -> String? {
-        let rows = try database.query(
-            "SELECT instance_id FROM transitions WHERE instance_id = ? OR instance_name = ? ORDER BY cursor DESC LIMIT 1",
-            [.text(reference), .text(reference)])
+        let rows = try connection.use { database in
+            try database.query(
+                "SELECT instance_id FROM transitions WHERE instance_id = ? OR instance_name = ? ORDER BY cursor DESC LIMIT 1",
+                [.text(reference), .text(reference)])
+        }
         return rows.first?.first?.text
     }
 
     /// Counts the transitions into each phase (and `deleted`), over all instances ever recorded.
     public func transitionCounts() throws -> [String: Int64] {
         var counts: [String: Int64] = [:]
-        for row in try database.query("SELECT to_phase, COUNT(*) FROM transitions GROUP BY to_phase") {
+        let rows = try connection.use { database in
+            try database.query("SELECT to_phase, COUNT(*) FROM transitions GROUP BY to_phase")
+        }
+        for row in rows {
             if let phase = row[0].text, let count = row[1].integer {
                 counts[phase] = count
             }
@@ -104,17 +90,19 @@ public final class Journal {
 
     /// Runs SQLite's quick integrity check and returns its complaints; empty when the journal is sound.
     public func integrityProblems() throws -> [String] {
-        let rows = try database.query("PRAGMA quick_check")
+        let rows = try connection.use { database in try database.query("PRAGMA quick_check") }
         let messages = rows.compactMap { $0.first?.text }
         return messages == ["ok"] ? [] : messages
     }
 
     private func entries(where clause: String, _ values: [SQLiteValue]) throws -> [JournalEntry] {
-        let rows = try database.query(
-            """
-            SELECT cursor, instance_id, instance_name, sequence, from_phase, to_phase, at_wall_ns, at_boot_ns, boot_id,
-                previous_phase_ns, source, estimated FROM transitions WHERE \(clause)
-            """, values)
+        let rows = try connection.use { database in
+            try database.query(
+                """
+                SELECT cursor, instance_id, instance_name, sequence, from_phase, to_phase, at_wall_ns, at_boot_ns, boot_id,
+                    previous_phase_ns, source, estimated FROM transitions WHERE \(clause)
+                """, values)
+        }
         return rows.compactMap { row in
             guard let cursor = row[0].integer, let id = row[1].text, let name = row[2].text,
                 let sequence = row[3].integer, let to = row[5].text, let wall = row[6].integer,
