@@ -21,6 +21,9 @@ let package = Package(
         .executableTarget(
             name: "stint",
             dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintAPI", "HTTPServer"]),
+        .executableTarget(
+            name: "DurableWriteBenchmark", dependencies: ["Instances", "PhaseTracking"],
+            path: "Benchmarks/DurableWriteBenchmark"),
         .target(name: "StintTestSupport", dependencies: ["Hypervisor"], path: "Tests/StintTestSupport"),
         .testTarget(name: "PhaseTrackingTests", dependencies: ["PhaseTracking"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage"]),
