@@ -94,6 +94,7 @@ extension InstanceManager {
                 throw DurableFile.systemError("rename to \(trash)", paths.directory)
             }
             try DurableFile.syncDirectory(store.instancesDirectory)
+            MetadataCache.shared.remove(at: paths.metadata)
             FaultPoint.reach("delete.after-rename")
             return trash
         }

@@ -208,7 +208,11 @@ extension InstanceManager {
     ) throws {
         let previous = metadata.pendingOperation?.previousPhase ?? .running
         do {
-            if !(reuseWrittenImage && imageWrittenDuringCurrentPhase(metadata, paths: paths)) {
+            let reusable =
+                reuseWrittenImage
+                && (imageWrittenDuringCurrentPhase(metadata, paths: paths)
+                    || finishInterruptedImage(machine, paths: paths, metadata: metadata))
+            if !reusable {
                 try writeSnapshot(machine, into: paths.snapshotDirectory, metadata: metadata)
             }
             FaultPoint.reach("standby.after-snapshot")
@@ -250,9 +254,21 @@ extension InstanceManager {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try machine.saveState(to: directory + "/memory.img.partial", timeout: InstanceManager.snapshotTimeout)
+        FaultPoint.reach("snapshot.after-migration")
+        try finishSnapshot(in: directory, metadata: metadata)
+    }
+
+    /// Completes a snapshot whose memory stream is whole in `memory.img.partial`: syncs it, writes the machine
+    /// configuration, and renames the image to `memory.img`.
+    func finishSnapshot(in directory: String, metadata: InstanceMetadata) throws {
         let image = directory + "/memory.img"
         let partial = image + ".partial"
-        try machine.saveState(to: partial, timeout: InstanceManager.snapshotTimeout)
+        let descriptor = open(partial, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw DurableFile.systemError("open", partial) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard synced else { throw DurableFile.systemError("fsync", partial) }
         if let machineConfig = metadata.processes?.machine {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -260,6 +276,17 @@ extension InstanceManager {
         }
         guard rename(partial, image) == 0 else { throw DurableFile.systemError("rename to \(image)", partial) }
         try DurableFile.syncDirectory(directory)
+    }
+
+    /// Finishes the image of an interrupted standby whose migration QEMU reports as completed, because QEMU refuses
+    /// a second migration once one has completed. Returns false when there is nothing whole to finish.
+    private func finishInterruptedImage(_ machine: QEMUMachine, paths: InstancePaths, metadata: InstanceMetadata)
+        -> Bool
+    {
+        guard FileManager.default.fileExists(atPath: paths.memoryImage + ".partial"),
+            (try? machine.client.execute("query-migrate"))?["status"]?.string == "completed"
+        else { return false }
+        return (try? finishSnapshot(in: paths.snapshotDirectory, metadata: metadata)) != nil
     }
 
     func connect(_ paths: InstancePaths, _ metadata: InstanceMetadata) throws -> QEMUMachine {

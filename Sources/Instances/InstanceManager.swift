@@ -21,7 +21,10 @@ public final class InstanceManager: Sendable {
 
     /// Lists all instances, sorted by name. A broken instance shows as `Unknown` with its error, and the rest are unaffected.
     public func list() -> [InstanceStatus] {
-        store.instanceIDs().map(status(ofID:)).sorted { ($0.metadata?.name ?? $0.id) < ($1.metadata?.name ?? $1.id) }
+        // Each sort key is computed once; comparing whole statuses copies them on every comparison.
+        let statuses = store.instanceIDs().map(status(ofID:))
+        let keys = statuses.map { $0.metadata?.name ?? $0.id }
+        return keys.indices.sorted { keys[$0] < keys[$1] }.map { statuses[$0] }
     }
 
     /// Returns the status of the instance with `reference` as name or id.
@@ -94,7 +97,10 @@ public final class InstanceManager: Sendable {
         do {
             try reconcile(&metadata, paths: store.paths(forID: id))
         } catch {
-            return nil
+            // A failed repair may still have saved what it changed (a standby that could not finish resumes the
+            // guest), so the file, not the copy in memory, tells the state.
+            guard let saved = try? store.loadMetadata(id: id) else { return nil }
+            return InstanceStatus.derive(id: id, metadata: saved, observedAt: clock.now())
         }
         return InstanceStatus.derive(id: id, metadata: metadata, observedAt: clock.now())
     }

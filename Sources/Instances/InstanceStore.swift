@@ -39,17 +39,26 @@ public struct InstanceStore: Sendable {
     /// Reads an instance's metadata without taking its lock; atomic renames make every read see a whole file.
     public func loadMetadata(id: String) throws -> InstanceMetadata {
         let path = paths(forID: id).metadata
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let file = FileHandle(forReadingAtPath: path) else {
             if !FileManager.default.fileExists(atPath: paths(forID: id).directory) {
                 throw InstancesError.notFound(id)
             }
             throw InstancesError(.corrupt, "cannot read '\(path)'; check that the file exists and is readable")
         }
+        defer { try? file.close() }
+        let version = MetadataCache.FileVersion(descriptor: file.fileDescriptor)
+        if let version, let cached = MetadataCache.shared.metadata(at: path, version: version) {
+            return cached
+        }
+        let data = (try? file.readToEnd()) ?? Data()
         do {
             let metadata = try JSONDecoder().decode(InstanceMetadata.self, from: data)
             guard metadata.id == id else {
                 throw InstancesError(
                     .corrupt, "'\(path)' names instance '\(metadata.id)' but lies in directory '\(id)'")
+            }
+            if let version {
+                MetadataCache.shared.store(metadata, at: path, version: version)
             }
             return metadata
         } catch let error as InstancesError {

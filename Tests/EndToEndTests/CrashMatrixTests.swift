@@ -36,6 +36,7 @@ struct CrashCase: CustomStringConvertible, Sendable {
         CrashCase(point: "resume.after-save", setup: .paused, command: ["resume", "crash"]),
         CrashCase(point: "standby.after-intent", setup: .running, command: ["standby", "crash"]),
         CrashCase(point: "standby.after-pause-recorded", setup: .running, command: ["standby", "crash"]),
+        CrashCase(point: "snapshot.after-migration", setup: .running, command: ["standby", "crash"]),
         CrashCase(point: "standby.after-snapshot", setup: .running, command: ["standby", "crash"]),
         CrashCase(point: "standby.after-save", setup: .running, command: ["standby", "crash"]),
         CrashCase(point: "restore.after-launch", setup: .standby, command: ["restore", "crash"]),
