@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(
             name: "LedgerTests",
             dependencies: ["Instances", "PhaseTracking", "StintAPI", "HTTPServer", "StintTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["stint", "Instances", "PhaseTracking"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["stint", "Instances", "PhaseTracking", "StintTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,9 +6,9 @@ import Foundation
 
 /// Named points after each durable step of every operation, for crash testing.
 ///
-/// Inert unless the environment variable `STINT_FAULT_POINT` names a point; the process then kills itself with
+/// Inert unless the environment variable `STINT_FAULT_POINT` names a point. The process then kills itself with
 /// SIGKILL when it reaches that point, as a power cut or an OOM kill would. Monitors do not inherit
-/// `STINT_FAULT_POINT`; `STINT_MONITOR_FAULT_POINT` sets it for them instead.
+/// `STINT_FAULT_POINT`, so `STINT_MONITOR_FAULT_POINT` sets it for them instead.
 public enum FaultPoint {
     /// Every point the code reaches, for tests that iterate over them.
     public static let all: [String] = [

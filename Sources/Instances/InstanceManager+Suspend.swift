@@ -53,7 +53,7 @@ extension InstanceManager {
             defer { machine.client.close() }
             try hypervisorCall("resume", metadata) { try machine.resume() }
             FaultPoint.reach("resume.after-hypervisor")
-            metadata.transition(to: metadata.bootMarkers.completedAt != nil ? .running : .initializing, at: now())
+            metadata.transition(to: metadata.runningPhase, at: now())
             metadata.pendingOperation = nil
             try saveOrUndo(&metadata, "resume") { try machine.pause() }
             FaultPoint.reach("resume.after-save")
@@ -219,8 +219,7 @@ extension InstanceManager {
         } catch {
             try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
             if previous != .paused { try? machine.resume() }
-            let phase: Phase =
-                previous == .paused ? .paused : (metadata.bootMarkers.completedAt != nil ? .running : .initializing)
+            let phase = previous == .paused ? .paused : metadata.runningPhase
             metadata.transition(to: phase, at: now())
             metadata.pendingOperation = nil
             try? save(&metadata)

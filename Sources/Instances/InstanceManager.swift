@@ -98,7 +98,7 @@ public final class InstanceManager: Sendable {
             try reconcile(&metadata, paths: store.paths(forID: id))
         } catch {
             // A failed repair may still have saved what it changed (a standby that could not finish resumes the
-            // guest), so the file, not the copy in memory, tells the state.
+            // guest), so the state is read from the file, not from the copy in memory.
             guard let saved = try? store.loadMetadata(id: id) else { return nil }
             return InstanceStatus.derive(id: id, metadata: saved, observedAt: clock.now())
         }

@@ -105,6 +105,11 @@ public struct InstanceMetadata: Codable, Sendable, Equatable {
         journalOutbox = try container.decodeIfPresent([PendingJournalEntry].self, forKey: .journalOutbox) ?? []
     }
 
+    /// The phase of the guest while its vCPUs run: `running` once both boot markers are in, else `initializing`.
+    public var runningPhase: Phase {
+        bootMarkers.completedAt != nil ? .running : .initializing
+    }
+
     /// Sets the state, records the transition in the tracker at `instant` (clamped to the current phase's start),
     /// and queues it for the journal.
     public mutating func transition(

@@ -63,8 +63,8 @@ public final class Journal {
         return try entries(where: "1 ORDER BY instance_id, sequence", [])
     }
 
-    /// The id of the instance that `reference` names (an id or a name) in the journal, the newest one for a name
-    /// used more than once; nil when the journal has no such instance.
+    /// Returns the id of the instance that `reference` (an id or a name) names in the journal, or nil when the
+    /// journal has no such instance. A name used more than once resolves to its newest instance.
     public func instanceID(for reference: String) throws -> String? {
         let rows = try connection.use { database in
             try database.query(

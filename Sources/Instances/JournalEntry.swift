@@ -1,6 +1,6 @@
 import PhaseTracking
 
-/// Who recorded a transition.
+/// The recorder of a transition.
 public enum TransitionSource: String, Codable, Sendable {
     /// The code of an operation (create, start, stop, …) that caused it.
     case operation

@@ -9,7 +9,7 @@ public struct ManagerConfiguration: Sendable {
     public var qemuExecutable: String
     /// The `stint` executable that runs the monitor subcommand.
     public var monitorExecutable: String
-    /// The accelerator to use, or nil to probe once and cache the answer in the image directory.
+    /// The accelerator to use, or nil to probe once and cache the result in the image directory.
     public var acceleration: Acceleration?
     /// How long an operation waits for another operation on the same instance to finish.
     public var lockTimeout: Duration

@@ -7,7 +7,7 @@ import Synchronization
 
 /// Decoded `metadata.json` files of this process, so listing many instances does not decode unchanged files again.
 ///
-/// Every write renames a new file into place, so a changed file always has another inode; an entry is used only
+/// Every write renames a new file into place, so a changed file always has another inode. An entry is used only
 /// when the open file's inode, size and modification time all match the ones it was decoded from.
 final class MetadataCache: Sendable {
     /// The identity of one version of a file, read with `fstat` from the descriptor the content is read from.

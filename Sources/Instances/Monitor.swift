@@ -10,8 +10,8 @@ import PhaseTracking
 
 /// The per-instance process that is the parent of QEMU.
 ///
-/// It timestamps each serial console line on the host and appends it to `logs/serial.log`, records
-/// `initializing` → `running` at the later boot marker, and records an exit of QEMU that no operation asked for
+/// It timestamps each serial console line on the host and appends it to `logs/serial.log`. It records
+/// `initializing` → `running` at the later boot marker, and it records an exit of QEMU that no operation requested
 /// as `stopped` at the moment `waitpid` returned. It writes metadata only under the instance lock and only for its
 /// own generation, so an operation that ended QEMU on purpose (and wrote its own transition) is never recorded twice.
 public struct Monitor: Sendable {

@@ -97,9 +97,7 @@ extension InstanceManager {
             // The guest is in whatever state QEMU reports; the change happened right after the operation began.
             let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
             defer { machine.client.close() }
-            let running = try machine.status() == "running"
-            let phase: Phase =
-                running ? (metadata.bootMarkers.completedAt != nil ? .running : .initializing) : .paused
+            let phase = try machine.status() == "running" ? metadata.runningPhase : .paused
             metadata.transition(
                 to: phase, at: pending.startedAt ?? now(), source: .reconciliation, estimated: pending.startedAt != nil)
             metadata.pendingOperation = nil
@@ -119,9 +117,7 @@ extension InstanceManager {
             if pending.previousPhase != .paused, try machine.status() != "running" {
                 try machine.resume()
             }
-            let phase: Phase =
-                pending.previousPhase == .paused
-                ? .paused : (metadata.bootMarkers.completedAt != nil ? .running : .initializing)
+            let phase = pending.previousPhase == .paused ? .paused : metadata.runningPhase
             metadata.transition(to: phase, at: now(), source: .reconciliation)
             metadata.pendingOperation = nil
         }

@@ -28,7 +28,7 @@ public struct HostInstant: Sendable, Hashable {
         other.nanoseconds(since: self) > 0
     }
 
-    /// The instant `nanoseconds` later on both clocks.
+    /// Returns the instant `nanoseconds` later on both clocks.
     public func adding(nanoseconds: Int64) -> HostInstant {
         HostInstant(
             wallNanoseconds: wallNanoseconds + nanoseconds,

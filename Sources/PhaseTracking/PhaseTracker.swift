@@ -17,7 +17,7 @@ public struct PhaseTracker: Sendable, Equatable {
     /// How many transitions the tracker has applied since it was created or reset.
     public internal(set) var transitionCount: Int
 
-    /// An empty tracker; it starts on the first transition.
+    /// Creates an empty tracker, which starts on the first transition.
     public init() {
         currentPhase = nil
         since = nil
@@ -58,7 +58,8 @@ public struct PhaseTracker: Sendable, Equatable {
         self = PhaseTracker()
     }
 
-    /// The totals as of `instant`, with the current phase counted up to `instant`; the tracker does not change.
+    /// Returns the totals as of `instant`, with the current phase counted up to `instant`, and leaves the tracker
+    /// unchanged.
     /// An instant before `since` counts the live phase as zero.
     public func snapshot(at instant: HostInstant) -> PhaseSnapshot {
         var totals = accruedNanoseconds

@@ -16,7 +16,7 @@ public final class InstanceAPI: Sendable {
         self.log = log
     }
 
-    /// Answers one request and logs one line for it (method, path, status, duration, instance). Runs on the HTTP
+    /// Handles one request and logs one line for it (method, path, status, duration, instance). Runs on the HTTP
     /// server's handler threads and may block for as long as the operation.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let start = ContinuousClock.now
@@ -144,13 +144,14 @@ public final class InstanceAPI: Sendable {
         try requireQuery(request, allowed: ["state"])
         var views = manager.list().map(InstanceView.init)
         if let state = request.query["state"] {
-            guard let wanted = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == state.lowercased() })
+            guard
+                let requested = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == state.lowercased() })
             else {
                 throw APIError.badRequest(
                     "invalid state '\(state)'; use one of \(InstanceState.allCases.map(\.rawValue).joined(separator: ", "))"
                 )
             }
-            views = views.filter { $0.state == wanted.rawValue }
+            views = views.filter { $0.state == requested.rawValue }
         }
         return try json(200, views)
     }
@@ -224,7 +225,7 @@ public final class InstanceAPI: Sendable {
     private func waitForState(_ request: HTTPRequest, reference: String) throws -> HTTPResponse {
         try requireQuery(request, allowed: ["state", "timeout"])
         guard let text = request.query["state"],
-            let wanted = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() })
+            let requested = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() })
         else {
             throw APIError.badRequest(
                 "missing or invalid state '\(request.query["state"] ?? "")'; use one of \(InstanceState.allCases.map(\.rawValue).joined(separator: ", "))"
@@ -239,11 +240,11 @@ public final class InstanceAPI: Sendable {
         }
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeoutSeconds * 1000))
         var status = try manager.status(reference)
-        while status.state != wanted, ContinuousClock.now < deadline {
+        while status.state != requested, ContinuousClock.now < deadline {
             usleep(50_000)
             status = try manager.status(reference)
         }
-        return try json(200, WaitResponse(reached: status.state == wanted, instance: InstanceView(status)))
+        return try json(200, WaitResponse(reached: status.state == requested, instance: InstanceView(status)))
     }
 
     // MARK: - Helpers

@@ -41,7 +41,7 @@ struct GlobalOptions {
         token = arguments.options["token"] ?? environment["STINT_API_TOKEN"]
     }
 
-    /// The service the instance commands use: the server at `host` when set, else the data directory.
+    /// Returns the service the instance commands use: the server at `host` when set, else the data directory.
     func makeService() throws -> any InstanceService {
         guard let host else { return LocalInstanceService(manager: try makeManager()) }
         let fileToken = (try? String(contentsOfFile: dataDirectory + "/api-token", encoding: .utf8))?
@@ -60,7 +60,7 @@ struct GlobalOptions {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
-    /// The path of the running `stint` binary, which the monitor processes run.
+    /// Returns the path of the running `stint` binary, which the monitor processes run.
     static func currentExecutable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }

@@ -14,7 +14,7 @@ protocol InstanceService {
     func fork(_ reference: String, name: String, target: ForkTarget?) throws -> InstanceView
     func delete(_ reference: String, force: Bool) throws
     /// Reads the serial log (lines prefixed with their host timestamp) or the hypervisor log, passing text to `output`
-    /// as it arrives; with `follow`, until the instance stops or the command is interrupted.
+    /// as it arrives. With `follow` it continues until the instance stops or the command is interrupted.
     func logs(
         _ reference: String, tail: Int?, follow: Bool, hypervisor: Bool, output: (String) -> Void
     ) throws

@@ -1,6 +1,7 @@
 import Foundation
 import Instances
 import PhaseTracking
+import StintTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -40,15 +41,7 @@ final class StintHarness {
     }
 
     static func locateBinary() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["STINT_BINARY"] { return path }
-        let testExecutable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var directory = URL(fileURLWithPath: testExecutable).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("stint").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw HarnessError("cannot find the stint binary next to \(testExecutable); build it or set STINT_BINARY")
+        try locateStintBinary()
     }
 
     /// Runs `stint ARGUMENTS` and waits for it.

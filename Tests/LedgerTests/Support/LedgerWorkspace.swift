@@ -52,18 +52,9 @@ final class LedgerWorkspace {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    /// Returns the `stint` executable: `STINT_BINARY`, else the one built next to the test bundle.
+    /// Returns the `stint` executable that the tests run.
     static func locateBinary() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["STINT_BINARY"] { return path }
-        let testExecutable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var directory = URL(fileURLWithPath: testExecutable).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("stint").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw TestFailure(
-            "the stint binary is not next to \(testExecutable); run 'swift build --build-tests' or set STINT_BINARY")
+        try locateStintBinary()
     }
 
     /// Returns the environment of every `stint` process: this data directory, the shared image cache and TCG.

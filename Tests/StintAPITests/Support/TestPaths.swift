@@ -1,4 +1,5 @@
 import Foundation
+import StintTestSupport
 
 /// Locations the API tests need: the package root, the `stint` binary and the Python tools.
 enum TestPaths {
@@ -10,19 +11,9 @@ enum TestPaths {
     /// The guest kernel and initramfs cache that every test that boots a guest shares with the end-to-end tests.
     static let imageDirectory = "/tmp/stint-test-images"
 
-    /// The `stint` executable: `STINT_BINARY` when set, else the one that the build put next to the test bundle.
+    /// Returns the `stint` executable that the tests run.
     static func stintBinary() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["STINT_BINARY"] { return path }
-        let testExecutable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        var directory = URL(fileURLWithPath: testExecutable).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("stint").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw TestFailure(
-            "cannot find the stint binary near the test executable '\(testExecutable)'; "
-                + "build with 'swift build --build-tests' or set STINT_BINARY")
+        try locateStintBinary()
     }
 
     /// A tool from the virtual environment that `scripts/setup.sh` makes in `.build/python-tools`.
