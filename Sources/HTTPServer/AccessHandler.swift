@@ -72,7 +72,8 @@ private func acceptHeaders(of request: RequestContext, server: ServerContext) ->
     return .YES
 }
 
-/// Handles the call after the last body chunk: suspends the connection and runs the handler on the pool.
+/// Handles the call after the last body chunk: runs the handler on this thread when the configuration selects the
+/// request, or else suspends the connection and runs the handler on the pool.
 private func finishReceiving(_ request: RequestContext, server: ServerContext) -> MHD_Result {
     let limit = server.configuration.maximumBodyBytes
     let received = request.receivedBodyBytes
@@ -85,6 +86,15 @@ private func finishReceiving(_ request: RequestContext, server: ServerContext) -
     let headers = ConnectionValues.headers(of: connection)
     let query = ConnectionValues.query(of: connection)
     let remoteAddress = ConnectionValues.remoteAddress(of: connection)
+    if let answersInline = server.configuration.answersInline, answersInline(request.method, request.path) {
+        guard !server.isShuttingDown else {
+            return ResponseQueueing.queue(ServerContext.shutdownResponse, for: request, server: server)
+        }
+        let httpRequest = HTTPRequest(
+            method: request.method, path: request.path, query: query, headers: headers, body: request.takeBody(),
+            remoteAddress: remoteAddress)
+        return ResponseQueueing.queue(server.handler(httpRequest), for: request, server: server)
+    }
     guard let body = server.beginHandling(request) else {
         return ResponseQueueing.queue(ServerContext.shutdownResponse, for: request, server: server)
     }

@@ -14,3 +14,9 @@ func releaseStreamContent(context: UnsafeMutableRawPointer?) {
     guard let context else { return }
     Unmanaged<StreamChannel>.fromOpaque(context).release()
 }
+
+/// Releases the `ResponseBytes` a response was created from, when libmicrohttpd frees the response.
+func releaseResponseBytes(context: UnsafeMutableRawPointer?) {
+    guard let context else { return }
+    Unmanaged<ResponseBytes>.fromOpaque(context).release()
+}

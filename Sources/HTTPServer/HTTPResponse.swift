@@ -6,6 +6,8 @@ public struct HTTPResponse: Sendable {
     public enum Body: Sendable {
         /// A body of known length, sent with `Content-Length`.
         case data(Data)
+        /// A body of known length that libmicrohttpd sends without copying it first.
+        case bytes(ResponseBytes)
         /// A body of unknown length, sent with chunked transfer encoding. The server runs the producer on a
         /// thread of its own once the status and headers are queued. The response ends when the producer
         /// returns. `StreamWriter.write` returns false once the client has gone away or the server is

@@ -8,7 +8,8 @@ extension HTTPServer {
         /// Seconds a connection may stay idle (no bytes received or sent) before libmicrohttpd closes it.
         /// 0 disables the timeout. A connection waiting for its handler or stream producer does not time out.
         public var connectionTimeoutSeconds: Int = 30
-        /// Number of libmicrohttpd polling threads. These only move bytes; handlers never run on them.
+        /// Number of libmicrohttpd polling threads. These move bytes and run only the handlers that
+        /// `answersInline` selects.
         public var threadPoolSize: Int = 4
         /// Largest number of open connections, counting idle keep-alive and suspended ones.
         public var maximumConnections: Int = 256
@@ -20,6 +21,11 @@ extension HTTPServer {
         /// normally, `http.termination`. It also receives failures the server handles itself. It is called on
         /// libmicrohttpd's threads, so it must return quickly.
         public var logger: (@Sendable (String, [String: String]) -> Void)?
+        /// Selects requests, by method and path, whose handler runs on the polling thread that received them,
+        /// without suspending the connection or waiting for a pool thread. That saves two thread switches per
+        /// request, but a handler that blocks stalls every connection of its polling thread, so select only
+        /// handlers that answer from memory. nil runs every handler on the pool.
+        public var answersInline: (@Sendable (_ method: String, _ path: String) -> Bool)?
 
         /// Creates a configuration with the default values.
         public init() {}

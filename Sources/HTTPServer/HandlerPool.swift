@@ -12,6 +12,9 @@ final class HandlerPool: Sendable {
         var runningThreads = 0
     }
 
+    /// The kernel name of pool threads (at most 15 bytes).
+    static let threadName = "http-handler"
+
     private let maximumThreads: Int
     private let state = Mutex(State())
 
@@ -28,10 +31,22 @@ final class HandlerPool: Sendable {
             return true
         }
         if startsThread {
-            let thread = Thread { [self] in runJobs() }
-            thread.name = "HTTPServer.handler"
+            let thread = Thread { [self] in
+                Self.nameCurrentThread()
+                runJobs()
+            }
             thread.start()
         }
+    }
+
+    /// Gives the calling thread the kernel name `threadName`, so `top -H` and /proc tell handlers from the polling
+    /// threads that started them and whose name they inherit. Glibc's `pthread_setname_np` is not visible to Swift
+    /// here, so the name is written to the thread's `comm` file.
+    private static func nameCurrentThread() {
+        let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        _ = threadName.withCString { write(descriptor, $0, strlen($0)) }
+        close(descriptor)
     }
 
     private func runJobs() {

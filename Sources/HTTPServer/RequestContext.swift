@@ -76,6 +76,15 @@ final class RequestContext: Sendable {
         }
     }
 
+    /// Returns the received body for a handler that runs on the polling thread, which needs no suspend.
+    func takeBody() -> Data {
+        state.withLock { state in
+            let body = state.body
+            state.body = Data()
+            return body
+        }
+    }
+
     /// Stores `response` and resumes the connection, if a handler is still running for this request.
     /// Both the handler thread and shutdown call this; only the first call wins, and only it resumes.
     @discardableResult

@@ -24,6 +24,14 @@ enum ResponseQueueing {
                 MHD_create_response_from_buffer(
                     bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
             }
+        case .bytes(let bytes):
+            let retained = Unmanaged.passRetained(bytes)
+            mhdResponse = MHD_create_response_from_buffer_with_free_callback_cls(
+                bytes.count, UnsafeMutableRawPointer(mutating: bytes.bytes.baseAddress), releaseResponseBytes,
+                retained.toOpaque())
+            if mhdResponse == nil {
+                retained.release()
+            }
         case .stream:
             let channel = StreamChannel(connection: connection)
             stream = channel

@@ -22,7 +22,7 @@ public final class InstanceManager: Sendable {
     /// Lists all instances, sorted by name. A broken instance shows as `Unknown` with its error, and the rest are unaffected.
     public func list() -> [InstanceStatus] {
         // Each sort key is computed once; comparing whole statuses copies them on every comparison.
-        let statuses = store.instanceIDs().map(status(ofID:))
+        let statuses = store.instanceIDs().concurrentMap { self.status(ofID: $0) }
         let keys = statuses.map { $0.metadata?.name ?? $0.id }
         return keys.indices.sorted { keys[$0] < keys[$1] }.map { statuses[$0] }
     }
@@ -33,7 +33,8 @@ public final class InstanceManager: Sendable {
         return status(ofID: id)
     }
 
-    func status(ofID id: String) -> InstanceStatus {
+    /// Returns the status of the instance in directory `id`; `Unknown` with the error when it cannot be read.
+    public func status(ofID id: String) -> InstanceStatus {
         let now = clock.now()
         do {
             let metadata = try store.loadMetadata(id: id)
@@ -134,7 +135,8 @@ public final class InstanceManager: Sendable {
         try store.saveMetadata(&metadata)
     }
 
-    func now() -> HostInstant { clock.now() }
+    /// The current instant of the manager's clock, the one statuses are observed at.
+    public func now() -> HostInstant { clock.now() }
 
     private func needsMonitorToSettle(_ metadata: InstanceMetadata) -> Bool {
         guard metadata.state.isLive, let processes = metadata.processes else { return false }

@@ -71,7 +71,7 @@ public struct InstanceStatus: Sendable {
 
 extension Phase {
     /// True for phases in which a hypervisor process exists.
-    var isLive: Bool {
+    public var isLive: Bool {
         switch self {
         case .initializing, .running, .paused, .shutdown: return true
         case .created, .standby, .stopped: return false

@@ -9,11 +9,19 @@ public final class InstanceAPI: Sendable {
     let token: String
     let log: Logger
     let operations = OperationMetrics()
+    let listCache: InstanceListCache
 
     public init(manager: InstanceManager, token: String, log: Logger) {
         self.manager = manager
         self.token = token
         self.log = log
+        listCache = InstanceListCache(manager: manager) { try JSONEncoder.api.encode($0) }
+    }
+
+    /// Selects the requests that never wait for an operation or a file lock, so the HTTP server may answer them on
+    /// its polling threads: the health check and the instance list, which comes from the list cache.
+    public static func answersInline(method: String, path: String) -> Bool {
+        method == "GET" && (path == "/instances" || path == "/health")
     }
 
     /// Handles one request and logs one line for it (method, path, status, duration, instance). Runs on the HTTP
@@ -142,18 +150,18 @@ public final class InstanceAPI: Sendable {
 
     private func listInstances(_ request: HTTPRequest) throws -> HTTPResponse {
         try requireQuery(request, allowed: ["state"])
-        var views = manager.list().map(InstanceView.init)
+        var requested: InstanceState?
         if let state = request.query["state"] {
-            guard
-                let requested = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == state.lowercased() })
+            guard let match = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == state.lowercased() })
             else {
                 throw APIError.badRequest(
                     "invalid state '\(state)'; use one of \(InstanceState.allCases.map(\.rawValue).joined(separator: ", "))"
                 )
             }
-            views = views.filter { $0.state == requested.rawValue }
+            requested = match
         }
-        return try json(200, views)
+        return HTTPResponse(
+            status: 200, headers: ["Content-Type": "application/json"], body: .bytes(listCache.body(state: requested)))
     }
 
     private func createInstance(_ request: HTTPRequest) throws -> HTTPResponse {

@@ -39,7 +39,9 @@ enum ServeCommand {
         let api = InstanceAPI(manager: manager, token: token, log: log)
 
         // InstanceAPI logs each request with its instance, so the HTTP layer's own request log stays off.
-        let server = HTTPServer(host: host, port: port, configuration: HTTPServer.Configuration(), handler: api.handle)
+        var configuration = HTTPServer.Configuration()
+        configuration.answersInline = InstanceAPI.answersInline
+        let server = HTTPServer(host: host, port: port, configuration: configuration, handler: api.handle)
         do {
             try server.start()
         } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Instances
+import PhaseTracking
 import StintAPI
 
 /// An `InstanceAPI` over a fresh data directory, called in process without a socket.
@@ -13,12 +14,12 @@ struct RouterFixture {
     let manager: InstanceManager
     let api: InstanceAPI
 
-    init() throws {
+    init(clock: any HostClock = SystemClock()) throws {
         directory = try TestDataDirectory()
         let configuration = ManagerConfiguration(
             dataDirectory: directory.path, imageDirectory: TestPaths.imageDirectory,
             monitorExecutable: try TestPaths.stintBinary())
-        manager = try InstanceManager(configuration: configuration)
+        manager = try InstanceManager(configuration: configuration, clock: clock)
         api = InstanceAPI(
             manager: manager, token: Self.token, log: Logger(label: "stint.api-test", minimumLevel: .error))
     }
@@ -51,6 +52,7 @@ extension HTTPResponse {
     /// The body of a `.data` response; empty for a stream.
     var data: Data {
         if case .data(let data) = body { return data }
+        if case .bytes(let bytes) = body { return Data(bytes.bytes) }
         return Data()
     }
 
