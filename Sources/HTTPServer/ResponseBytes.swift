@@ -19,8 +19,8 @@ public final class ResponseBytes: @unchecked Sendable {
         storage.deallocate()
     }
 
-    /// The content.
-    public var bytes: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: storage[0..<count])
+    /// Calls `body` with the content, which stays valid only while `body` runs.
+    public func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try withExtendedLifetime(self) { try body(UnsafeRawBufferPointer(rebasing: storage[0..<count])) }
     }
 }

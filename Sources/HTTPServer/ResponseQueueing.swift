@@ -25,10 +25,13 @@ enum ResponseQueueing {
                     bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
             }
         case .bytes(let bytes):
+            // The retain keeps the content alive until libmicrohttpd calls `releaseResponseBytes`.
             let retained = Unmanaged.passRetained(bytes)
-            mhdResponse = MHD_create_response_from_buffer_with_free_callback_cls(
-                bytes.count, UnsafeMutableRawPointer(mutating: bytes.bytes.baseAddress), releaseResponseBytes,
-                retained.toOpaque())
+            mhdResponse = bytes.withBytes { content in
+                MHD_create_response_from_buffer_with_free_callback_cls(
+                    content.count, UnsafeMutableRawPointer(mutating: content.baseAddress), releaseResponseBytes,
+                    retained.toOpaque())
+            }
             if mhdResponse == nil {
                 retained.release()
             }

@@ -41,11 +41,15 @@ final class InstanceListCache: Sendable {
     private let encode: @Sendable (InstanceView) throws -> Data
     private let state: Mutex<State>
 
-    /// `encode` turns one view into the JSON the API sends for it.
-    init(manager: InstanceManager, encode: @escaping @Sendable (InstanceView) throws -> Data) {
+    /// `encode` turns one view into the JSON the API sends for it. With `watchesDirectories` false, every request
+    /// rescans, as when the kernel refuses inotify.
+    init(
+        manager: InstanceManager, watchesDirectories: Bool = true,
+        encode: @escaping @Sendable (InstanceView) throws -> Data
+    ) {
         self.manager = manager
         self.encode = encode
-        state = Mutex(State(watcher: DirectoryWatcher()))
+        state = Mutex(State(watcher: watchesDirectories ? DirectoryWatcher() : nil))
     }
 
     /// Returns the JSON array of the views of all instances sorted by name, or of those in `state` only.

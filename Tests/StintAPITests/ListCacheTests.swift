@@ -2,8 +2,9 @@ import Foundation
 import HTTPServer
 import Instances
 import PhaseTracking
-import StintAPI
 import Testing
+
+@testable import StintAPI
 
 /// `GET /instances` serves encoded views kept between requests. Each test compares the body with a fresh
 /// encoding of `InstanceManager.list()` at the same instant, after changes made through the library and by hand.
@@ -112,6 +113,23 @@ import Testing
         try FileManager.default.removeItem(atPath: manager.store.paths(forID: threeID).directory)
         #expect(listBody() == (try freshBody()))
         #expect(!listBody().contains(threeID))
+    }
+
+    @Test func rescansWithoutInotify() throws {
+        let cache = InstanceListCache(manager: manager, watchesDirectories: false) { try JSONEncoder.api.encode($0) }
+        func cachedBody() -> String { cache.body(state: nil).withBytes { String(decoding: $0, as: UTF8.self) } }
+        #expect(cachedBody() == "[]")
+
+        for name in ["web", "api"] {
+            try create(name)
+        }
+        #expect(cachedBody() == (try freshBody()))
+        try record(.stopped, name: "web")
+        clock.advance(nanoseconds: 3_000_000_000)
+        #expect(cachedBody() == (try freshBody()))
+        try manager.delete("api", force: false)
+        #expect(cachedBody() == (try freshBody()))
+        #expect(!cachedBody().contains("\"api\""))
     }
 
     @Test func keepsUpWithManyChangesBetweenRequests() throws {

@@ -16,7 +16,7 @@ struct ResponseParts {
         headers = Dictionary(response.headers.map { ($0.key.lowercased(), $0.value) }) { _, last in last }
         switch response.body {
         case .data(let data): body = data
-        case .bytes(let bytes): body = Data(bytes.bytes)
+        case .bytes(let bytes): body = bytes.withBytes { Data($0) }
         case .stream: body = Data("<stream>".utf8)
         }
     }

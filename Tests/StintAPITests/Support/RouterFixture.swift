@@ -52,7 +52,7 @@ extension HTTPResponse {
     /// The body of a `.data` response; empty for a stream.
     var data: Data {
         if case .data(let data) = body { return data }
-        if case .bytes(let bytes) = body { return Data(bytes.bytes) }
+        if case .bytes(let bytes) = body { return bytes.withBytes { Data($0) } }
         return Data()
     }
 
