@@ -20,6 +20,8 @@ public final class InstanceAPI: Sendable {
 
     /// Selects the requests that never wait for an operation or a file lock, so the HTTP server may answer them on
     /// its polling threads: the health check and the instance list, which comes from the list cache.
+    // NOTE: listing repairs an instance whose monitor died without a record (SIGKILL of its QEMU, then a wait that
+    // takes milliseconds and at most 10 s). That rare repair stalls the connections of one polling thread.
     public static func answersInline(method: String, path: String) -> Bool {
         method == "GET" && (path == "/instances" || path == "/health")
     }
