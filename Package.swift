@@ -6,26 +6,38 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "stint", targets: ["stint"]),
+        .executable(name: "stint-monitor", targets: ["stint-monitor"]),
         .library(name: "PhaseTracking", targets: ["PhaseTracking"]),
         .library(name: "Instances", targets: ["Instances"]),
     ],
     targets: [
         .target(name: "PhaseTracking"),
+        // The monitor runs once per guest for the guest's whole life, so it and everything it links stay free of
+        // Foundation, SQLite and libmicrohttpd, and it is linked statically. A release build's monitor measured
+        // 4.5 MiB resident, against 26 MiB when the monitor was the full stint.
+        .target(name: "MonitorCore", dependencies: ["PhaseTracking"]),
+        .executableTarget(
+            name: "stint-monitor", dependencies: ["MonitorCore"],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]),
         .target(name: "Hypervisor"),
         .target(name: "GuestImage"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite"]),
+        .target(
+            name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite", "MonitorCore"]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
         .target(name: "StintAPI", dependencies: ["Instances", "HTTPServer", "PhaseTracking"]),
         .executableTarget(
             name: "stint",
-            dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintAPI", "HTTPServer"]),
+            dependencies: [
+                "Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintAPI", "HTTPServer", "MonitorCore",
+            ]),
         .executableTarget(
             name: "DurableWriteBenchmark", dependencies: ["Instances", "PhaseTracking"],
             path: "Benchmarks/DurableWriteBenchmark"),
         .target(name: "StintTestSupport", dependencies: ["Hypervisor"], path: "Tests/StintTestSupport"),
         .testTarget(name: "PhaseTrackingTests", dependencies: ["PhaseTracking"]),
+        .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "PhaseTracking"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage"]),
         .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
         .testTarget(name: "InstancesTests", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage"]),

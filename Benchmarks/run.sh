@@ -31,6 +31,8 @@ fi
 
 cd "$repository"
 swift build -c release --product stint --scratch-path "$scratch"
+# stint starts each guest's monitor from the stint-monitor executable next to it.
+swift build -c release --product stint-monitor --scratch-path "$scratch"
 stint_binary=$(swift build -c release --product stint --scratch-path "$scratch" --show-bin-path)/stint
 
 # The benchmark program needs Instances. Until Package.swift declares it, a small package in the scratch directory
@@ -41,7 +43,7 @@ if grep -q '"DurableWriteBenchmark"' Package.swift; then
 else
     package="$scratch/durable-package"
     mkdir -p "$package/Sources"
-    for module in PhaseTracking Hypervisor GuestImage CSQLite Instances; do
+    for module in PhaseTracking MonitorCore Hypervisor GuestImage CSQLite Instances; do
         ln -sfn "$repository/Sources/$module" "$package/Sources/$module"
     done
     ln -sfn "$repository/Benchmarks/DurableWriteBenchmark" "$package/Sources/DurableWriteBenchmark"
@@ -53,10 +55,12 @@ let package = Package(
     name: "DurableWriteBenchmarkBuild",
     targets: [
         .target(name: "PhaseTracking"),
+        .target(name: "MonitorCore", dependencies: ["PhaseTracking"]),
         .target(name: "Hypervisor"),
         .target(name: "GuestImage"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite"]),
+        .target(
+            name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite", "MonitorCore"]),
         .executableTarget(name: "DurableWriteBenchmark", dependencies: ["Instances", "PhaseTracking"]),
     ],
     swiftLanguageModes: [.v6]

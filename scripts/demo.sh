@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 swift build -c release --product stint
+# stint starts each guest's monitor from the stint-monitor executable next to it.
+swift build -c release --product stint-monitor
 stint="$(swift build -c release --show-bin-path)/stint"
 
 export STINT_DATA_DIR="${STINT_DATA_DIR:-$(mktemp -d /tmp/stint-demo.XXXXXX)}"

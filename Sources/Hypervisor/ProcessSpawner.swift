@@ -111,8 +111,11 @@ public enum ProcessSpawner {
     /// declares it only under `_GNU_SOURCE`.
     static let spawnSetSessionFlag: Int32 = 0x80
 
-    /// Returns the absolute path for `executable`, searching the parent's `PATH` when the name has no slash.
-    static func resolveExecutable(_ executable: String) throws -> String {
+    /// Returns the absolute path for `executable`, searching this process's `PATH` when the name has no slash.
+    ///
+    /// - Throws: `HypervisorError` with `.executableNotFound` when the file is missing, not executable, or not in
+    ///   `PATH`.
+    public static func resolveExecutable(_ executable: String) throws -> String {
         if executable.contains("/") {
             guard access(executable, X_OK) == 0 else {
                 throw HypervisorError(

@@ -7,7 +7,10 @@ public struct ManagerConfiguration: Sendable {
     public var imageDirectory: String
     /// The QEMU executable, looked up in PATH when it has no slash.
     public var qemuExecutable: String
-    /// The `stint` executable that runs the monitor subcommand.
+    /// The full `stint` executable, which each monitor runs as `stint monitor-record` to change the metadata.
+    public var stintExecutable: String
+    /// The `stint-monitor` executable, the per-instance parent of QEMU. Unless set, it is `stint-monitor` in the
+    /// directory of `stintExecutable`.
     public var monitorExecutable: String
     /// The accelerator to use, or nil to probe once and cache the result in the image directory.
     public var acceleration: Acceleration?
@@ -16,13 +19,21 @@ public struct ManagerConfiguration: Sendable {
 
     public init(
         dataDirectory: String, imageDirectory: String? = nil, qemuExecutable: String = "qemu-system-x86_64",
-        monitorExecutable: String, acceleration: Acceleration? = nil, lockTimeout: Duration = .seconds(120)
+        stintExecutable: String, monitorExecutable: String? = nil, acceleration: Acceleration? = nil,
+        lockTimeout: Duration = .seconds(120)
     ) {
         self.dataDirectory = dataDirectory
         self.imageDirectory = imageDirectory ?? dataDirectory + "/system"
         self.qemuExecutable = qemuExecutable
-        self.monitorExecutable = monitorExecutable
+        self.stintExecutable = stintExecutable
+        self.monitorExecutable = monitorExecutable ?? ManagerConfiguration.sibling("stint-monitor", of: stintExecutable)
         self.acceleration = acceleration
         self.lockTimeout = lockTimeout
+    }
+
+    /// Returns the path of the file `name` in the directory of `path`.
+    static func sibling(_ name: String, of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return name }
+        return String(path[...slash]) + name
     }
 }

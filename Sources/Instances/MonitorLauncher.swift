@@ -1,5 +1,7 @@
 import Foundation
+import GuestImage
 import Hypervisor
+import MonitorCore
 
 #if canImport(Glibc)
     import Glibc
@@ -7,10 +9,23 @@ import Hypervisor
 
 /// Starts the monitor process of one hypervisor launch and waits for its report that QEMU is running.
 ///
-/// The monitor runs `stint monitor` in a new session, so it outlives the command that started it. It reports on
-/// descriptor 3 one line: `started PID START_TIME` or `failed MESSAGE`.
+/// The monitor is the `stint-monitor` executable, run in a new session so it outlives the command that started it.
+/// This side computes everything it needs (paths, the QEMU argument vector, the boot marker lines), so the monitor
+/// reads no metadata. It reports on descriptor 3 one line: `started PID START_TIME` or `failed MESSAGE`.
 struct MonitorLauncher {
     var configuration: ManagerConfiguration
+
+    /// The size at which the serial log is rotated to `serial.log.1`, so a guest flooding its console cannot fill the
+    /// disk: 16 MiB, or `STINT_SERIAL_LOG_LIMIT_BYTES` (at least 4096) from the environment of the command that
+    /// starts the instance. At most two files of this size exist per instance.
+    static let serialLogLimitBytes: Int = {
+        if let text = ProcessInfo.processInfo.environment["STINT_SERIAL_LOG_LIMIT_BYTES"], let value = Int(text),
+            value >= 4096
+        {
+            return value
+        }
+        return 16 * 1024 * 1024
+    }()
 
     func launch(
         id: String, paths: InstancePaths, generation: Int, machine: MachineConfig, incomingImage: String?
@@ -21,15 +36,10 @@ struct MonitorLauncher {
                 "socket path '\(paths.qmpSocket)' is longer than the 107 bytes Unix sockets allow; use a shorter --data-dir"
             )
         }
-
-        let machineJSON = String(decoding: try JSONEncoder().encode(machine), as: UTF8.self)
-        var arguments = [
-            "monitor", "--data-dir", configuration.dataDirectory, "--id", id, "--generation", String(generation),
-            "--qemu", configuration.qemuExecutable, "--machine", machineJSON,
-        ]
-        if let incomingImage {
-            arguments += ["--incoming", incomingImage]
-        }
+        let monitorArguments = try makeMonitorArguments(
+            id: id, paths: paths, generation: generation, machine: machine, incomingImage: incomingImage)
+        // A socket left by an earlier launch would make QEMU fail to bind.
+        unlink(paths.qmpSocket)
 
         guard let reportEnds = makeClosingPipe() else {
             throw InstancesError.failed("creating a pipe for the monitor failed: \(String(cString: strerror(errno)))")
@@ -51,7 +61,7 @@ struct MonitorLauncher {
         do {
             monitorPID = try ProcessSpawner.spawn(
                 SpawnRequest(
-                    executable: configuration.monitorExecutable, arguments: arguments,
+                    executable: configuration.monitorExecutable, arguments: monitorArguments.commandLine,
                     environment: FaultPoint.monitorEnvironment(),
                     descriptors: [0: nullDevice, 1: logDescriptor, 2: logDescriptor, 3: reportPipe[1]],
                     newSession: true))
@@ -74,6 +84,36 @@ struct MonitorLauncher {
         return ProcessRecord(
             monitorPID: monitorPID, monitorStartTime: monitorStartTime, hypervisorPID: hypervisorPID,
             hypervisorStartTime: UInt64(words[2]), machine: machine)
+    }
+
+    /// Returns the monitor's command line. QEMU reads a restore's memory image from descriptor 3, which the
+    /// monitor opens from `incomingImage`.
+    ///
+    /// - Throws: `InstancesError` when the monitor or QEMU executable is missing, saying how to install it.
+    private func makeMonitorArguments(
+        id: String, paths: InstancePaths, generation: Int, machine: MachineConfig, incomingImage: String?
+    ) throws -> MonitorArguments {
+        guard access(configuration.monitorExecutable, X_OK) == 0 else {
+            throw InstancesError(
+                .notFound,
+                "the monitor executable '\(configuration.monitorExecutable)' is missing or not executable; build "
+                    + "all products ('swift build', not only '--product stint') and keep stint-monitor next to stint")
+        }
+        let hypervisorExecutable: String
+        do {
+            hypervisorExecutable = try ProcessSpawner.resolveExecutable(configuration.qemuExecutable)
+        } catch {
+            throw InstancesError.failed("starting QEMU for instance '\(id)' failed: \(error)")
+        }
+        let hypervisorArguments = QEMUCommandLine.arguments(
+            for: machine, qmpSocketPath: paths.qmpSocket, incomingFileDescriptor: incomingImage == nil ? nil : 3)
+        return MonitorArguments(
+            dataDirectory: configuration.dataDirectory, instanceID: id, generation: generation,
+            stintExecutable: configuration.stintExecutable, serialLogPath: paths.serialLog,
+            serialLogLimitBytes: MonitorLauncher.serialLogLimitBytes, heartbeatPath: paths.monitorHeartbeat,
+            hypervisorLogPath: paths.hypervisorLog, incomingImagePath: incomingImage,
+            bootMarkers: BootMarker.allCases.map { BootMarkerLine(name: $0.rawValue, line: $0.line) },
+            hypervisorExecutable: hypervisorExecutable, hypervisorArguments: hypervisorArguments)
     }
 
     /// Reads one line (without the newline) or whatever arrived before EOF or the timeout.

@@ -1,5 +1,3 @@
-import Foundation
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -33,12 +31,23 @@ public struct SystemClock: HostClock {
     }
 
     private static func readBootID() -> String {
-        let path = "/proc/sys/kernel/random/boot_id"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        // Read with plain system calls, so this module needs no Foundation and the monitor can link it statically.
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let descriptor = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)
+        var count = -1
+        if descriptor >= 0 {
+            repeat {
+                count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            } while count < 0 && errno == EINTR
+            close(descriptor)
+        }
+        let content = bytes.prefix(max(0, count))
+        let trimmed = String(decoding: content.prefix { $0 > 0x20 }, as: UTF8.self)
+        guard !trimmed.isEmpty else {
             // NOTE: without a boot id every instant counts as the same boot, so durations use CLOCK_BOOTTIME
             // and a host reboot in the middle of a phase would be measured wrongly.
             return "unknown"
         }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Instances
+import MonitorCore
 import PhaseTracking
 
 /// The `stint` command line: one function per subcommand.
@@ -58,7 +59,6 @@ enum Commands {
         "fork": (["name", "target"], []),
         "rm": ([], ["force"]),
         "logs": (["tail"], ["follow", "timestamps", "hypervisor"]),
-        "monitor": (["id", "generation", "qemu", "machine", "incoming"], []),
         "serve": (["listen"], []),
         "doctor": (["move-aside"], ["clean"]),
         "usage": (["from", "to", "instance", "group-by", "output"], []),
@@ -68,8 +68,7 @@ enum Commands {
     /// Runs the command line and returns the exit code.
     static func main(_ arguments: [String]) -> Int32 {
         do {
-            try dispatch(Array(arguments.dropFirst()))
-            return 0
+            return try dispatch(Array(arguments.dropFirst()))
         } catch let error as CLIError {
             printError(error.description)
             return error.exitCode
@@ -90,10 +89,15 @@ enum Commands {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    private static func dispatch(_ arguments: [String]) throws {
+    /// Runs one command and returns its exit code, which is 0 for every command but `monitor-record`.
+    private static func dispatch(_ arguments: [String]) throws -> Int32 {
         if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] {
             write(usage)
-            return
+            return 0
+        }
+        // The monitor writes the whole command line of `monitor-record`, data directory included.
+        if arguments.first == MonitorRecordRequest.subcommand {
+            return try MonitorRecordCommand.run(Array(arguments.dropFirst()))
         }
         // Global options come before the command; their values must not be taken for the command.
         var globalArguments: [String] = []
@@ -113,7 +117,7 @@ enum Commands {
         let helpRequested = rest.prefix { $0 != "--" }.contains("--help")
         if command == "help" || helpRequested {
             write(usage)
-            return
+            return 0
         }
         guard let spec = commandOptions[command] else {
             throw CLIError.usage("unknown command '\(command)'")
@@ -123,18 +127,15 @@ enum Commands {
             flagOptions: spec.flags,
             shortFlags: command == "rm" ? ["-f": "force"] : (command == "logs" ? ["-f": "follow"] : [:]))
         let global = try GlobalOptions(parsed)
-        if command == "monitor" {
-            try MonitorCommand.run(parsed, global)
-            return
-        }
         if command == "doctor" {
             try DoctorCommand.run(parsed, global)
-            return
+            return 0
         }
         if command == "serve" {
             try ServeCommand.run(parsed, global)
-            return
+            return 0
         }
         try LifecycleCommands.run(command, parsed, try global.makeService())
+        return 0
     }
 }

@@ -52,7 +52,7 @@ struct GlobalOptions {
     func makeManager() throws -> InstanceManager {
         let configuration = ManagerConfiguration(
             dataDirectory: dataDirectory, imageDirectory: imageDirectory, qemuExecutable: qemuExecutable,
-            monitorExecutable: GlobalOptions.currentExecutable(), acceleration: acceleration)
+            stintExecutable: GlobalOptions.currentExecutable(), acceleration: acceleration)
         return try InstanceManager(configuration: configuration)
     }
 
@@ -60,7 +60,8 @@ struct GlobalOptions {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
-    /// Returns the path of the running `stint` binary, which the monitor processes run.
+    /// Returns the path of the running `stint` binary, which monitors run as `stint monitor-record` and next to
+    /// which `stint-monitor` is expected.
     static func currentExecutable() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }

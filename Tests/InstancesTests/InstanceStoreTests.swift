@@ -84,7 +84,7 @@ import Testing
         try Data(content.utf8).write(to: URL(fileURLWithPath: store.paths(forID: broken.id).metadata))
 
         let manager = try InstanceManager(
-            configuration: ManagerConfiguration(dataDirectory: directory, monitorExecutable: "/bin/false"))
+            configuration: ManagerConfiguration(dataDirectory: directory, stintExecutable: "/bin/false"))
         let statuses = manager.list()
         #expect(statuses.count == 2)
         let brokenStatus = try #require(statuses.first { $0.id == broken.id })

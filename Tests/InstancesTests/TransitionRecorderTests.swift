@@ -49,9 +49,9 @@ import Testing
             store: store, id: installed.id, generation: 1, hypervisorPID: getpid(), log: Logger(label: "test"))
 
         // Both markers were read before the pause was committed, but reach the recorder after it.
-        recorder.recordMarker(.agentReady, at: start.adding(nanoseconds: 1_000_000_000))
-        recorder.recordMarker(.programStarted, at: start.adding(nanoseconds: 2_000_000_000))
-        recorder.drain()
+        #expect(recorder.recordMarker(.agentReady, at: start.adding(nanoseconds: 1_000_000_000)))
+        #expect(recorder.recordMarker(.programStarted, at: start.adding(nanoseconds: 2_000_000_000)))
+        #expect(!recorder.recordMarker(.programStarted, at: start.adding(nanoseconds: 3_000_000_000)))
 
         let after = try store.loadMetadata(id: installed.id)
         #expect(after.state == .paused)
@@ -66,10 +66,9 @@ import Testing
         let installed = try install(state: .initializing, at: start)
         let recorder = TransitionRecorder(
             store: store, id: installed.id, generation: 2, hypervisorPID: getpid(), log: Logger(label: "test"))
-        recorder.recordMarker(.agentReady, at: start)
-        recorder.recordMarker(.programStarted, at: start)
-        recorder.recordExit(at: start.adding(nanoseconds: 1_000_000), status: "exit status 0")
-        recorder.drain()
+        #expect(!recorder.recordMarker(.agentReady, at: start))
+        #expect(!recorder.recordMarker(.programStarted, at: start))
+        #expect(!recorder.recordExit(at: start.adding(nanoseconds: 1_000_000), status: "exit status 0"))
         let after = try store.loadMetadata(id: installed.id)
         #expect(after.phases == installed.phases)
         #expect(after.bootMarkers == installed.bootMarkers)
@@ -83,8 +82,7 @@ import Testing
         let recorder = TransitionRecorder(
             store: store, id: installed.id, generation: 1, hypervisorPID: getpid(), log: Logger(label: "test"))
         let exitMoment = start.adding(nanoseconds: 9_000_000_000)
-        recorder.recordExit(at: exitMoment, status: "exit status 0")
-        recorder.drain()
+        #expect(recorder.recordExit(at: exitMoment, status: "exit status 0"))
 
         let after = try store.loadMetadata(id: installed.id)
         #expect(after.state == .stopped)

@@ -18,7 +18,7 @@ struct RouterFixture {
         directory = try TestDataDirectory()
         let configuration = ManagerConfiguration(
             dataDirectory: directory.path, imageDirectory: TestPaths.imageDirectory,
-            monitorExecutable: try TestPaths.stintBinary())
+            stintExecutable: try TestPaths.stintBinary())
         manager = try InstanceManager(configuration: configuration, clock: clock)
         api = InstanceAPI(
             manager: manager, token: Self.token, log: Logger(label: "stint.api-test", minimumLevel: .error))

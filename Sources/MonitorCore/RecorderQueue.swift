@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs the monitor's `stint monitor-record` children one at a time, in the order their requests were queued, on a
+/// thread of its own. So reading the console never waits for the instance lock, unless that thread failed to start.
+///
+/// Running one at a time keeps the order of observations. The launch check comes first, then each boot marker, and
+/// the exit last, because the monitor runs it itself after `drain()`.
+final class RecorderQueue: @unchecked Sendable {
+    // @unchecked: `pending`, `busy` and `hasWorker` are read and written only while `mutex` is locked, and the
+    // pthread objects live at fixed heap addresses for the lifetime of the queue.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let changed: UnsafeMutablePointer<pthread_cond_t>
+    private var pending: [MonitorRecordRequest] = []
+    private var busy = false
+    private var hasWorker = false
+    private let stintExecutable: String
+    private let log: MonitorLog
+
+    init(stintExecutable: String, log: MonitorLog) {
+        self.stintExecutable = stintExecutable
+        self.log = log
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        changed = .allocate(capacity: 1)
+        changed.initialize(to: pthread_cond_t())
+        pthread_cond_init(changed, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(changed)
+        changed.deallocate()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Starts the worker thread. Returns 0, or the error code of `pthread_create`; without a worker, `enqueue`
+    /// applies each request on the calling thread.
+    func start() -> Int32 {
+        let result = DetachedThread.start { [self] in
+            work()
+        }
+        pthread_mutex_lock(mutex)
+        hasWorker = result == 0
+        pthread_mutex_unlock(mutex)
+        return result
+    }
+
+    func enqueue(_ request: MonitorRecordRequest) {
+        pthread_mutex_lock(mutex)
+        guard hasWorker else {
+            pthread_mutex_unlock(mutex)
+            apply(request)
+            return
+        }
+        pending.append(request)
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Blocks until every request queued so far has been applied.
+    func drain() {
+        pthread_mutex_lock(mutex)
+        while busy || !pending.isEmpty {
+            pthread_cond_wait(changed, mutex)
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func work() {
+        while true {
+            pthread_mutex_lock(mutex)
+            while pending.isEmpty {
+                pthread_cond_wait(changed, mutex)
+            }
+            let request = pending.removeFirst()
+            busy = true
+            pthread_mutex_unlock(mutex)
+
+            apply(request)
+
+            pthread_mutex_lock(mutex)
+            busy = false
+            pthread_cond_broadcast(changed)
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    /// Runs `stint monitor-record` for `request` and waits for it. A saved boot marker reaches the fault point
+    /// `monitor.after-boot-recorded` here, in the monitor, because that is the process the crash tests kill.
+    private func apply(_ request: MonitorRecordRequest) {
+        let child: pid_t
+        do {
+            child = try ChildProcess.spawn(
+                executable: stintExecutable, arguments: request.commandLine, descriptors: [1: 1, 2: 2])
+        } catch {
+            log.error("starting the recorder failed", ["error": error.message])
+            return
+        }
+        guard let status = ChildProcess.wait(for: child) else {
+            log.error("waiting for the recorder failed", ["pid": String(child), "error": errnoText(errno)])
+            return
+        }
+        let exitCode = (status >> 8) & 0xff
+        let exited = status & 0x7f == 0
+        if case .bootMarker = request.event, exited, exitCode == 0 {
+            MonitorFaultPoint.reach("monitor.after-boot-recorded")
+            return
+        }
+        if !exited || (exitCode != 0 && exitCode != MonitorRecordRequest.unchangedExitCode) {
+            log.error(
+                "recorder failed", ["pid": String(child), "status": WaitStatus.describe(status)])
+        }
+    }
+}
