@@ -30,46 +30,11 @@ if [ -n "$missing" ]; then
 fi
 
 cd "$repository"
-swift build -c release --product stint --scratch-path "$scratch"
-# stint starts each guest's monitor from the stint-monitor executable next to it.
-swift build -c release --product stint-monitor --scratch-path "$scratch"
-stint_binary=$(swift build -c release --product stint --scratch-path "$scratch" --show-bin-path)/stint
-
-# The benchmark program needs Instances. Until Package.swift declares it, a small package in the scratch directory
-# links the same module sources and the program's sources.
-if grep -q '"DurableWriteBenchmark"' Package.swift; then
-    swift build -c release --product DurableWriteBenchmark --scratch-path "$scratch"
-    durable_binary=$(swift build -c release --scratch-path "$scratch" --show-bin-path)/DurableWriteBenchmark
-else
-    package="$scratch/durable-package"
-    mkdir -p "$package/Sources"
-    for module in PhaseTracking MonitorCore Hypervisor GuestImage CSQLite Instances; do
-        ln -sfn "$repository/Sources/$module" "$package/Sources/$module"
-    done
-    ln -sfn "$repository/Benchmarks/DurableWriteBenchmark" "$package/Sources/DurableWriteBenchmark"
-    cat >"$package/Package.swift" <<'PACKAGE'
-// swift-tools-version:6.0
-import PackageDescription
-
-let package = Package(
-    name: "DurableWriteBenchmarkBuild",
-    targets: [
-        .target(name: "PhaseTracking"),
-        .target(name: "MonitorCore", dependencies: ["PhaseTracking"]),
-        .target(name: "Hypervisor"),
-        .target(name: "GuestImage"),
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(
-            name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite", "MonitorCore"]),
-        .executableTarget(name: "DurableWriteBenchmark", dependencies: ["Instances", "PhaseTracking"]),
-    ],
-    swiftLanguageModes: [.v6]
-)
-PACKAGE
-    swift build -c release --package-path "$package" --scratch-path "$scratch/durable-build"
-    durable_binary=$(swift build -c release --package-path "$package" --scratch-path "$scratch/durable-build" \
-        --show-bin-path)/DurableWriteBenchmark
-fi
+# stint starts each guest's monitor from the stint-monitor executable next to it, so all products are built.
+swift build -c release --scratch-path "$scratch"
+bin_path=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
+stint_binary="$bin_path/stint"
+durable_binary="$bin_path/DurableWriteBenchmark"
 
 PYTHONPATH="$repository/Benchmarks" python3 -m stintbench \
     --stint "$stint_binary" \
