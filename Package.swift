@@ -11,10 +11,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "PhaseTracking"),
-        .target(name: "Hypervisor"),
+        .systemLibrary(name: "CSystemCalls"),
+        .target(name: "Hypervisor", dependencies: ["CSystemCalls"]),
         .target(name: "GuestImage"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite"]),
+        .target(
+            name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite", "CSystemCalls"]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
         .target(name: "StintAPI", dependencies: ["Instances", "HTTPServer", "PhaseTracking"]),

@@ -41,7 +41,7 @@ if grep -q '"DurableWriteBenchmark"' Package.swift; then
 else
     package="$scratch/durable-package"
     mkdir -p "$package/Sources"
-    for module in PhaseTracking Hypervisor GuestImage CSQLite Instances; do
+    for module in PhaseTracking CSystemCalls Hypervisor GuestImage CSQLite Instances; do
         ln -sfn "$repository/Sources/$module" "$package/Sources/$module"
     done
     ln -sfn "$repository/Benchmarks/DurableWriteBenchmark" "$package/Sources/DurableWriteBenchmark"
@@ -53,10 +53,12 @@ let package = Package(
     name: "DurableWriteBenchmarkBuild",
     targets: [
         .target(name: "PhaseTracking"),
-        .target(name: "Hypervisor"),
+        .systemLibrary(name: "CSystemCalls"),
+        .target(name: "Hypervisor", dependencies: ["CSystemCalls"]),
         .target(name: "GuestImage"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite"]),
+        .target(
+            name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite", "CSystemCalls"]),
         .executableTarget(name: "DurableWriteBenchmark", dependencies: ["Instances", "PhaseTracking"]),
     ],
     swiftLanguageModes: [.v6]
