@@ -80,26 +80,30 @@ extension InstanceManager {
             }
             let previous = metadata.state
             metadata.pendingOperation = PendingOperation(
-                kind: .standby, previousPhase: previous, generation: metadata.generation)
+                kind: .standby, previousPhase: previous, generation: metadata.generation, startedAt: now())
             try save(&metadata)
             FaultPoint.reach("standby.after-intent")
 
+            // The standby transition is saved once, with the final record, stamped when the vCPUs stopped. A crash
+            // before that save is reconciled from the intent, and QEMU's run state then shows whether the vCPUs had
+            // stopped.
             let machine = try connect(paths, metadata)
             defer { machine.client.close() }
+            let pausedAt: HostInstant
             do {
                 if previous != .paused {
                     try hypervisorCall("pause", metadata) { try machine.pause() }
                 }
-                metadata.transition(to: .standby, at: now())
-                try save(&metadata)
-                FaultPoint.reach("standby.after-pause-recorded")
+                pausedAt = now()
+                FaultPoint.reach("standby.after-pause")
             } catch {
                 if previous != .paused { try? machine.resume() }
                 metadata.pendingOperation = nil
                 try? save(&metadata)
                 throw InstancesError.failed("standby of instance '\(metadata.name)'", error)
             }
-            try completeStandby(&metadata, paths: paths, machine: machine, machineConfig: machineConfig)
+            try completeStandby(
+                &metadata, paths: paths, machine: machine, machineConfig: machineConfig, pausedAt: pausedAt)
             FaultPoint.reach("standby.after-save")
             return metadata.id
         }
@@ -197,14 +201,16 @@ extension InstanceManager {
         }
     }
 
-    /// Finishes a standby whose vCPUs are stopped and whose phase is recorded as standby: writes the snapshot and
-    /// ends the hypervisor. If the snapshot cannot be written, the guest continues in the phase it had before.
+    /// Finishes a standby whose vCPUs are stopped: writes the snapshot, ends the hypervisor, and saves the final
+    /// record. With `pausedAt`, the standby transition is recorded at that moment in the same save. Without it, the
+    /// phase must already be standby. If the snapshot cannot be written, the guest continues in the phase it had
+    /// before.
     ///
     /// With `reuseWrittenImage`, a complete memory image written after the standby began is kept instead of written
     /// again, because QEMU refuses a second migration of a guest that one migration has already paused.
     func completeStandby(
         _ metadata: inout InstanceMetadata, paths: InstancePaths, machine: QEMUMachine, machineConfig: MachineConfig,
-        reuseWrittenImage: Bool = false
+        pausedAt: HostInstant? = nil, reuseWrittenImage: Bool = false
     ) throws {
         let previous = metadata.pendingOperation?.previousPhase ?? .running
         do {
@@ -226,6 +232,9 @@ extension InstanceManager {
             throw InstancesError.failed("standby of instance '\(metadata.name)'", error)
         }
 
+        if let pausedAt {
+            metadata.transition(to: .standby, at: pausedAt)
+        }
         metadata.snapshot = SnapshotRecord(
             takenAt: metadata.phases.since ?? now(), machine: machineConfig,
             guestBooted: metadata.bootMarkers.completedAt != nil)
