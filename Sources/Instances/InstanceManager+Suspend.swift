@@ -134,10 +134,9 @@ extension InstanceManager {
                     "instance '\(metadata.name)' is in standby but its memory image '\(paths.memoryImage)' is missing; stop it to discard the standby"
                 )
             }
-            metadata.pendingOperation = PendingOperation(
-                kind: .restore, previousPhase: metadata.state, generation: metadata.generation + 1)
+            // Nothing is saved before the guest runs: until the final save records the launch, a crash leaves the
+            // instance in standby with its snapshot, and the new monitor ends its QEMU because no metadata names it.
             try launch(&metadata, paths: paths, machine: snapshot.machine, incomingImage: paths.memoryImage)
-            try save(&metadata)
             FaultPoint.reach("restore.after-launch")
 
             do {
@@ -174,10 +173,52 @@ extension InstanceManager {
             metadata.pendingOperation = nil
             try save(&metadata)
             FaultPoint.reach("restore.after-save")
-            try? FileManager.default.removeItem(atPath: paths.snapshotDirectory)
+            // Renaming is quick, and removing a large image is not, so the removal happens outside the lock.
+            _ = rename(paths.snapshotDirectory, paths.consumedSnapshotDirectory(generation: metadata.generation))
             return metadata.id
         }
+        removeConsumedSnapshotsInBackground(in: store.paths(forID: id))
         return status(ofID: id)
+    }
+
+    /// Removes the consumed snapshots of one instance with `rm -rf` in a process of its own, so the caller does not
+    /// wait while the filesystem frees a large image's blocks (9 to 18 ms for a 91 MiB image on ext4, measured under
+    /// strace). The process runs in a new session and outlives a CLI command that exits first. A detached thread
+    /// reaps it when the caller is a long-running server. When `rm` cannot be started, the removal happens here.
+    ///
+    /// A removal cut short leaves a `snapshot.consumed-N` directory that no metadata names. The next restore of the
+    /// instance, `stint rm` and `stint doctor --clean` remove it.
+    func removeConsumedSnapshotsInBackground(in paths: InstancePaths) {
+        let consumed = consumedSnapshots(in: paths)
+        guard !consumed.isEmpty else { return }
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawner.spawn(
+                SpawnRequest(executable: "rm", arguments: ["-rf", "--"] + consumed, newSession: true))
+        } catch {
+            removeConsumedSnapshots(in: paths)
+            return
+        }
+        let reaper = Thread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        }
+        reaper.start()
+    }
+
+    /// Removes the snapshot directories that restores have renamed aside after use, including any that a process
+    /// which died before its removal left behind, and returns their paths.
+    @discardableResult
+    func removeConsumedSnapshots(in paths: InstancePaths) -> [String] {
+        consumedSnapshots(in: paths).filter { (try? FileManager.default.removeItem(atPath: $0)) != nil }
+    }
+
+    /// Returns the paths of the snapshot directories that restores have renamed aside in one instance's directory.
+    func consumedSnapshots(in paths: InstancePaths) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: paths.directory)) ?? []
+        return entries.filter { $0.hasPrefix(InstancePaths.consumedSnapshotPrefix) }.sorted().map {
+            paths.directory + "/" + $0
+        }
     }
 
     /// Records that `kind` is about to change the hypervisor, so a crash midway is reconciled against QEMU's

@@ -8,7 +8,7 @@ import Testing
     import Glibc
 #endif
 
-/// The journal's handling of entries it already stores, and the age check of memory images, without guests.
+/// Leftovers of restores and the journal's handling of entries it already stores, without guests.
 @Suite struct SnapshotCleanupTests {
     let directory: String
     let manager: InstanceManager
@@ -31,6 +31,23 @@ import Testing
             atPath: manager.store.paths(forID: metadata.id).directory, withIntermediateDirectories: true)
         try manager.store.saveMetadata(&metadata)
         return metadata
+    }
+
+    @Test func doctorFindsAndRemovesConsumedSnapshot() throws {
+        let metadata = try install(name: "restored")
+        let paths = manager.store.paths(forID: metadata.id)
+        let consumed = paths.consumedSnapshotDirectory(generation: 3)
+        try FileManager.default.createDirectory(atPath: consumed, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: consumed + "/memory.img", contents: Data(count: 4096)))
+
+        let findings = manager.diagnose().filter { $0.subject == consumed }
+        #expect(findings.count == 1)
+        #expect(findings.first?.kind == .leftoverDirectory)
+
+        #expect(manager.removeLeftovers() == [consumed])
+        #expect(!FileManager.default.fileExists(atPath: consumed))
+        #expect(FileManager.default.fileExists(atPath: paths.metadata))
+        #expect(manager.diagnose().isEmpty)
     }
 
     @Test func journalSkipsStoredEntriesAndKeepsNewOnes() throws {
