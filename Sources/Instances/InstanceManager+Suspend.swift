@@ -309,7 +309,8 @@ extension InstanceManager {
     }
 
     /// Completes a snapshot whose memory stream is whole in `memory.img.partial`: syncs it, writes the machine
-    /// configuration, and renames the image to `memory.img`.
+    /// configuration, and renames the image to `memory.img`. One directory sync at the end makes both renames
+    /// durable.
     func finishSnapshot(in directory: String, metadata: InstanceMetadata) throws {
         let image = directory + "/memory.img"
         let partial = image + ".partial"
@@ -321,7 +322,8 @@ extension InstanceManager {
         if let machineConfig = metadata.processes?.machine {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try DurableFile.write(try encoder.encode(machineConfig), to: directory + "/config.json")
+            try DurableFile.write(
+                try encoder.encode(machineConfig), to: directory + "/config.json", syncingDirectory: false)
         }
         guard rename(partial, image) == 0 else { throw DurableFile.systemError("rename to \(image)", partial) }
         try DurableFile.syncDirectory(directory)
