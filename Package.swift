@@ -19,11 +19,13 @@ let package = Package(
         .executableTarget(
             name: "stint-monitor", dependencies: ["MonitorCore"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]),
-        .target(name: "Hypervisor"),
+        .systemLibrary(name: "CSystemCalls"),
+        .target(name: "Hypervisor", dependencies: ["CSystemCalls"]),
         .target(name: "GuestImage"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(
-            name: "Instances", dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite", "MonitorCore"]),
+            name: "Instances",
+            dependencies: ["PhaseTracking", "Hypervisor", "GuestImage", "CSQLite", "CSystemCalls", "MonitorCore"]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
         .target(name: "StintAPI", dependencies: ["Instances", "HTTPServer", "PhaseTracking"]),

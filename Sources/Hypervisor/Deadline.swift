@@ -8,6 +8,9 @@ struct Deadline {
 
     var hasPassed: Bool { ContinuousClock.now >= instant }
 
+    /// The time left, or zero once the deadline has passed.
+    var remaining: Duration { max(.zero, ContinuousClock.now.duration(to: instant)) }
+
     /// The time left, in whole milliseconds rounded up, for `poll`. Returns 0 once the deadline has passed.
     var remainingMilliseconds: Int32 {
         let remaining = ContinuousClock.now.duration(to: instant)

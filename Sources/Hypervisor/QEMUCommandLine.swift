@@ -55,6 +55,9 @@ public enum QEMUCommandLine {
             "-serial", "chardev:\(serialChardevID)",
             "-chardev", "socket,id=\(qmpChardevID),path=\(escapeOptionValue(qmpSocketPath)),server=on,wait=off",
             "-mon", "chardev=\(qmpChardevID),mode=control",
+            // The events capability makes QEMU send MIGRATION events on status changes. An incoming load starts
+            // before any QMP client could set the capability, so it is set here.
+            "-global", "migration.x-events=on",
         ]
         if let incomingFileDescriptor {
             arguments += ["-S", "-incoming", "fd:\(incomingFileDescriptor)"]

@@ -8,8 +8,9 @@ public final class QEMUMachine: MachineControl {
     /// The QMP client. Callers may use it for commands that `MachineControl` does not cover.
     public let client: QMPClient
 
-    /// Interval between two `query-migrate` polls while a migration runs.
-    private static let migrationPollInterval: Duration = .milliseconds(20)
+    /// How long to wait for a `MIGRATION` event before asking QEMU with `query-migrate` anyway. Events are the normal
+    /// path, and this bound only matters if one is lost, for example when the `events` capability is off.
+    private static let migrationEventFallback: Duration = .seconds(1)
 
     /// Name under which `saveState(to:timeout:)` passes the image file to QEMU with `getfd`.
     private static let migrationDescriptorName = "stint-migration"
@@ -48,9 +49,11 @@ public final class QEMUMachine: MachineControl {
 
     /// Migrates the machine's state into a new file at `imagePath`.
     ///
-    /// Steps: pause if running, raise the bandwidth limit, create the file (`O_EXCL`, mode 0600), pass it to QEMU
-    /// with `getfd`, `migrate` to `fd:NAME`, poll `query-migrate` every 20 ms until `completed`, then `fsync` the
-    /// file and its directory. The machine stays paused (QEMU reports `postmigrate`) and keeps running as a process.
+    /// Steps: pause if running, raise the bandwidth limit, turn on the `events` migration capability, create the file
+    /// (`O_EXCL`, mode 0600), pass it to QEMU with `getfd`, `migrate` to `fd:NAME`, wait for the `MIGRATION` event
+    /// that reports `completed`, then `fsync` the file and its directory. While QEMU writes, a thread starts writeback
+    /// of the file every few milliseconds, so the `fsync` has little left to do. The machine stays paused (QEMU
+    /// reports `postmigrate`) and keeps running as a process.
     ///
     /// - Throws: `HypervisorError` with `.systemCallFailed` when the file cannot be created or synced,
     ///   `.migrationFailed` when QEMU reports `failed` or `cancelled`, `.timedOut` after `timeout` (the migration
@@ -64,6 +67,7 @@ public final class QEMUMachine: MachineControl {
             "migrate-set-parameters",
             arguments: ["max-bandwidth": .int(Self.localFileBandwidth)]
         )
+        try enableMigrationEvents()
 
         let descriptor = open(imagePath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
@@ -80,8 +84,16 @@ public final class QEMUMachine: MachineControl {
         }
 
         try client.passFileDescriptor(descriptor, name: Self.migrationDescriptorName)
-        try client.execute("migrate", arguments: ["uri": .string("fd:\(Self.migrationDescriptorName)")])
-        try waitForMigrationCompletion(before: deadline, timeout: timeout, description: "Saving state to \(imagePath)")
+        let writeback = WritebackStarter(descriptor: descriptor)
+        do {
+            try client.execute("migrate", arguments: ["uri": .string("fd:\(Self.migrationDescriptorName)")])
+            try waitForMigrationCompletion(
+                before: deadline, timeout: timeout, description: "Saving state to \(imagePath)")
+        } catch {
+            writeback.stop()
+            throw error
+        }
+        writeback.stop()
 
         guard fsync(descriptor) == 0 else {
             throw HypervisorError.systemCall(
@@ -91,7 +103,12 @@ public final class QEMUMachine: MachineControl {
         succeeded = true
     }
 
-    /// Polls `query-migrate` and `query-status` until the incoming migration has completed and the machine is paused.
+    /// Waits until the incoming migration has completed and the machine is paused.
+    ///
+    /// Asks `query-migrate` and `query-status` once, then again after each `MIGRATION` event that reports an end
+    /// state. QEMU sends that event only with the `events` migration capability on, which `QEMUCommandLine` sets on
+    /// the command line (`-global migration.x-events=on`) because the load starts before any QMP client connects.
+    /// Without events the queries repeat every second.
     ///
     /// - Throws: `.migrationFailed` when QEMU reports `failed` (for example an image from another configuration),
     ///   `.timedOut`, or `.disconnected` when QEMU exits because it could not load the image.
@@ -123,7 +140,7 @@ public final class QEMUMachine: MachineControl {
                         + "migration status \(migrationStatus ?? "none")). Raise the timeout or check the vmm log."
                 )
             }
-            pauseBriefly(Self.migrationPollInterval)
+            try waitForMigrationEndEvent(before: deadline)
         }
     }
 
@@ -145,6 +162,15 @@ public final class QEMUMachine: MachineControl {
     }
 
     // MARK: - Helpers
+
+    /// Turns on the `events` migration capability, so QEMU sends `MIGRATION` events on status changes. A machine that
+    /// `QEMUCommandLine` launched has it already, and one launched by an older command line needs it set here.
+    private func enableMigrationEvents() throws {
+        try client.execute(
+            "migrate-set-capabilities",
+            arguments: ["capabilities": .array([.object(["capability": .string("events"), "state": .bool(true)])])]
+        )
+    }
 
     private func waitForMigrationCompletion(before deadline: Deadline, timeout: Duration, description: String) throws {
         while true {
@@ -168,13 +194,21 @@ public final class QEMUMachine: MachineControl {
                     "\(description) did not finish within \(timeout.secondsValue) s. Raise the timeout or check disk speed."
                 )
             }
-            pauseBriefly(Self.migrationPollInterval)
+            try waitForMigrationEndEvent(before: deadline)
         }
     }
 
-    private func pauseBriefly(_ duration: Duration) {
-        let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-        usleep(UInt32(clamping: microseconds))
+    /// Waits until QEMU sends a `MIGRATION` event with an end state (`completed`, `failed` or `cancelled`), the
+    /// deadline passes, or `migrationEventFallback` passes. The caller then asks `query-migrate` for the details.
+    private func waitForMigrationEndEvent(before deadline: Deadline) throws {
+        let slice = Deadline(after: min(Self.migrationEventFallback, deadline.remaining))
+        while !slice.hasPassed {
+            guard let event = try client.waitForEvent(named: "MIGRATION", timeout: slice.remaining) else { return }
+            let status = event["data"]?["status"]?.string
+            if status == "completed" || status == "failed" || status == "cancelled" {
+                return
+            }
+        }
     }
 
     /// Syncs the directory entry of a newly created file, so the file survives a crash right after this call.

@@ -5,6 +5,9 @@ final class UnixSocketConnection {
     /// The maximum socket path length in bytes, because `sun_path` is 108 bytes long, including the terminating NUL.
     static let maximumPathLength = 107
 
+    /// Time between two connection attempts while the socket is missing or refuses connections.
+    static let retryIntervalMicroseconds: UInt32 = 1_000
+
     private(set) var descriptor: Int32
 
     private init(descriptor: Int32) {
@@ -15,7 +18,10 @@ final class UnixSocketConnection {
         close()
     }
 
-    /// Connects to `path`, retrying every 10 ms while the socket does not exist yet or refuses connections.
+    /// Connects to `path`, retrying every millisecond while the socket does not exist yet or refuses connections.
+    ///
+    /// A failed `connect` on a missing socket costs a few microseconds, so a short interval wastes little and lets a
+    /// caller that launched QEMU a moment ago connect as soon as QEMU listens.
     ///
     /// - Throws: `.invalidArgument` for a path over 107 bytes, `.timedOut` when no connection succeeds before
     ///   `timeout`, `.systemCallFailed` for any other `connect` error.
@@ -56,7 +62,7 @@ final class UnixSocketConnection {
                 throw HypervisorError.systemCall(
                     "connect", on: path, errno: lastError, hint: "Check that the path is a QMP socket and readable.")
             }
-            usleep(10_000)
+            usleep(Self.retryIntervalMicroseconds)
         } while !deadline.hasPassed
         throw HypervisorError(
             .timedOut,

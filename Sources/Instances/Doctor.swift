@@ -11,7 +11,8 @@ public struct DoctorFinding: Sendable, Equatable {
         case brokenInstance = "broken-instance"
         /// An instance whose processes are gone without a record, or with an interrupted operation.
         case unreconciledInstance = "unreconciled-instance"
-        /// A directory left by a create, fork or delete that died midway.
+        /// A directory left by a create, fork or delete that died midway, or a used snapshot that a restore renamed
+        /// aside and did not remove.
         case leftoverDirectory = "leftover-directory"
         /// The journal failed its integrity check.
         case journal
@@ -40,6 +41,14 @@ extension InstanceManager {
                 DoctorFinding(
                     kind: .leftoverDirectory, subject: store.instancesDirectory + "/" + entry,
                     detail: "left by an interrupted create, fork or delete; 'stint doctor --clean' removes it"))
+        }
+        for id in store.instanceIDs() {
+            for path in consumedSnapshots(in: store.paths(forID: id)) {
+                findings.append(
+                    DoctorFinding(
+                        kind: .leftoverDirectory, subject: path,
+                        detail: "snapshot already restored but not removed; 'stint doctor --clean' removes it"))
+            }
         }
         do {
             let problems = try Journal(dataDirectory: store.dataDirectory).integrityProblems()
@@ -82,7 +91,8 @@ extension InstanceManager {
         return destination
     }
 
-    /// Removes directories left by interrupted creates, forks and deletes, and returns their paths.
+    /// Removes directories left by interrupted creates, forks and deletes, and snapshots that restores used but did
+    /// not remove, and returns their paths.
     public func removeLeftovers() -> [String] {
         let storeLock = try? store.lockStore(timeout: configuration.lockTimeout)
         defer { storeLock?.unlock() }
@@ -93,6 +103,9 @@ extension InstanceManager {
             if (try? FileManager.default.removeItem(atPath: path)) != nil {
                 removed.append(path)
             }
+        }
+        for id in store.instanceIDs() {
+            removed += removeConsumedSnapshots(in: store.paths(forID: id))
         }
         return removed
     }

@@ -9,7 +9,10 @@ enum DurableFile {
     /// Writes `data` to `path` with mode 0600: a temporary file in the same directory (O_EXCL, O_CLOEXEC),
     /// the whole content, fsync, rename over `path`, fsync of the directory.
     /// Throws with the path and errno text; on failure `path` keeps its previous content and no temporary remains.
-    static func write(_ data: Data, to path: String) throws {
+    ///
+    /// With `syncingDirectory` false the last step is left to the caller, who syncs the directory once after
+    /// several renames in it. Until then the rename may be lost in a power cut.
+    static func write(_ data: Data, to path: String, syncingDirectory: Bool = true) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -30,7 +33,9 @@ enum DurableFile {
             unlink(temporary)
             throw error
         }
-        try syncDirectory(directory)
+        if syncingDirectory {
+            try syncDirectory(directory)
+        }
     }
 
     /// Fsyncs a directory so a rename or a new entry in it survives a power loss.

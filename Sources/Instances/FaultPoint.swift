@@ -17,7 +17,7 @@ public enum FaultPoint {
         "stop.after-shutdown-recorded", "stop.after-hypervisor-ended", "stop.after-save",
         "pause.after-intent", "pause.after-hypervisor", "pause.after-save",
         "resume.after-intent", "resume.after-hypervisor", "resume.after-save",
-        "standby.after-intent", "standby.after-pause-recorded", "snapshot.after-migration", "standby.after-snapshot",
+        "standby.after-intent", "standby.after-pause", "snapshot.after-migration", "standby.after-snapshot",
         "standby.after-save",
         "restore.after-launch", "restore.after-resume", "restore.after-save",
         "fork.after-source-paused", "fork.after-publish", "fork.after-source-resumed",

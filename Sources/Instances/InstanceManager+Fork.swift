@@ -1,3 +1,4 @@
+import CSystemCalls
 import Foundation
 import Hypervisor
 import PhaseTracking
@@ -55,7 +56,7 @@ extension InstanceManager {
                 fork.snapshot = snapshot
                 if target == .standby { fork.transition(to: .standby, at: createdAt) }
                 try publish(fork) { paths in
-                    try Self.copySnapshot(from: sourcePaths.snapshotDirectory, to: paths.snapshotDirectory)
+                    try Self.shareSnapshot(from: sourcePaths.snapshotDirectory, to: paths.snapshotDirectory)
                 }
             case (.initializing, _), (.running, _), (.paused, _):
                 try forkLive(&source, sourcePaths: sourcePaths, into: &fork, target: target)
@@ -125,17 +126,33 @@ extension InstanceManager {
         }
     }
 
-    /// Copies a snapshot directory. The memory image shares its extents with the source on filesystems with
-    /// reflinks (Btrfs, XFS) and is copied block by block elsewhere.
-    static func copySnapshot(from source: String, to destination: String) throws {
+    /// Gives `destination` the files of the snapshot directory `source`: hard links when both lie on one filesystem,
+    /// copies otherwise. Sharing is safe because a snapshot file is never written after it is complete: a standby
+    /// writes a new image under a temporary name and renames it into place, restore only reads it, and removing one
+    /// instance's snapshot drops only that instance's link.
+    static func shareSnapshot(from source: String, to destination: String) throws {
         try FileManager.default.createDirectory(
             atPath: destination, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for name in ["config.json", "memory.img"] {
-            try copyFile(from: source + "/" + name, to: destination + "/" + name)
+            try shareFile(from: source + "/" + name, to: destination + "/" + name)
         }
         try DurableFile.syncDirectory(destination)
     }
 
+    /// Hard-links `source` at `destination`, or copies it when the filesystem refuses the link (another filesystem,
+    /// no hard links, or the link count limit). The caller syncs the directory of `destination`.
+    static func shareFile(from source: String, to destination: String) throws {
+        if link(source, destination) == 0 {
+            return
+        }
+        guard [EXDEV, EPERM, EMLINK, ENOTSUP, EOPNOTSUPP].contains(errno) else {
+            throw DurableFile.systemError("link to \(destination)", source)
+        }
+        try copyFile(from: source, to: destination)
+    }
+
+    /// Copies `source` to the new file `destination` (mode 0600) and syncs it. `copy_file_range` lets the kernel
+    /// copy without a round trip through this process, and share extents where the filesystem can (Btrfs, XFS).
     static func copyFile(from source: String, to destination: String) throws {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw DurableFile.systemError("open", source) }
@@ -143,9 +160,19 @@ extension InstanceManager {
         let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw DurableFile.systemError("create", destination) }
         defer { close(output) }
-        // FICLONE from linux/fs.h: share the extents of `input`; fails with EOPNOTSUPP or EXDEV where unsupported.
-        let ficlone: UInt = 0x4004_9409
-        if ioctl(output, ficlone, input) != 0 {
+        var kernelCopyWorks = true
+        while kernelCopyWorks {
+            let count = stint_copy_file_range(input, output, 1 << 30)
+            if count < 0, errno == EINTR { continue }
+            if count < 0, [ENOSYS, EXDEV, EINVAL, EOPNOTSUPP].contains(errno) {
+                // Nothing was copied by the failing call, so the loop below continues at the same offsets.
+                kernelCopyWorks = false
+                break
+            }
+            guard count >= 0 else { throw DurableFile.systemError("copy_file_range to \(destination)", source) }
+            if count == 0 { break }
+        }
+        if !kernelCopyWorks {
             var buffer = [UInt8](repeating: 0, count: 1 << 20)
             while true {
                 let count = read(input, &buffer, buffer.count)

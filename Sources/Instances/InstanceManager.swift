@@ -148,11 +148,6 @@ public final class InstanceManager: Sendable {
 
     private func waitForMonitorExit(_ metadata: InstanceMetadata, timeout: Duration) {
         guard let processes = metadata.processes else { return }
-        let deadline = ContinuousClock.now + timeout
-        while ProcessInspector.isAlive(processes.monitorPID, startTime: processes.monitorStartTime),
-            ContinuousClock.now < deadline
-        {
-            usleep(20_000)
-        }
+        _ = ProcessExitWaiter.wait(for: processes.monitorPID, startTime: processes.monitorStartTime, timeout: timeout)
     }
 }

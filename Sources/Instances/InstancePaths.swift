@@ -16,6 +16,14 @@ public struct InstancePaths: Sendable {
     public var monitorHeartbeat: String { directory + "/monitor.heartbeat" }
     public var snapshotDirectory: String { directory + "/snapshot" }
     public var memoryImage: String { snapshotDirectory + "/memory.img" }
+
+    /// The name prefix of snapshot directories that a restore has used and renamed aside for removal.
+    public static let consumedSnapshotPrefix = "snapshot.consumed-"
+
+    /// Where the restore that launched `generation` moves the snapshot directory it has used.
+    public func consumedSnapshotDirectory(generation: Int) -> String {
+        directory + "/" + Self.consumedSnapshotPrefix + String(generation)
+    }
     /// The QMP socket. Unix socket paths are limited to 107 bytes, so the data directory path must stay short.
     public var qmpSocket: String { directory + "/qmp.sock" }
 }

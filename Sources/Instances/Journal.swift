@@ -20,11 +20,20 @@ public final class Journal {
     }
 
     /// Stores `entries` of one instance in one transaction; entries already stored are left as they are.
+    ///
+    /// `metadata.json` keeps copied entries until its next write, so most calls repeat entries the journal already
+    /// has. A read finds those first, and when nothing is new no write transaction (and no WAL sync) happens.
     func append(_ entries: [PendingJournalEntry], instanceID: String, instanceName: String) throws {
-        guard !entries.isEmpty else { return }
+        guard let lowest = entries.map(\.sequence).min(), let highest = entries.map(\.sequence).max() else { return }
         try connection.use { database in
+            let stored = try database.query(
+                "SELECT sequence FROM transitions WHERE instance_id = ? AND sequence BETWEEN ? AND ?",
+                [.text(instanceID), .integer(Int64(lowest)), .integer(Int64(highest))])
+            let storedSequences = Set(stored.compactMap { $0.first?.integer })
+            let newEntries = entries.filter { !storedSequences.contains(Int64($0.sequence)) }
+            guard !newEntries.isEmpty else { return }
             try database.transaction {
-                for entry in entries {
+                for entry in newEntries {
                     try database.query(
                         """
                         INSERT OR IGNORE INTO transitions (instance_id, instance_name, sequence, from_phase, to_phase,

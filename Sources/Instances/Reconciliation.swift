@@ -62,13 +62,17 @@ extension InstanceManager {
         source: TransitionSource, estimated: Bool
     ) {
         let pending = metadata.pendingOperation
-        if pending?.kind == .standby, FileManager.default.fileExists(atPath: paths.memoryImage),
+        if let pending, pending.kind == .standby, imageWasWritten(at: paths.memoryImage, after: pending.startedAt),
             let machine = metadata.processes?.machine
         {
+            // The vCPUs stopped right after the intent was saved, so its time is a closer estimate of the start of
+            // standby than the exit.
+            let standbyStart = metadata.state == .standby ? moment : (pending.startedAt ?? moment)
+            metadata.transition(
+                to: .standby, at: standbyStart, source: source, estimated: estimated || standbyStart != moment)
             metadata.snapshot = SnapshotRecord(
                 takenAt: metadata.phases.since ?? moment, machine: machine,
                 guestBooted: metadata.bootMarkers.completedAt != nil)
-            metadata.transition(to: .standby, at: moment, source: source, estimated: estimated)
         } else if pending?.kind == .restore, metadata.snapshot != nil {
             metadata.transition(to: .standby, at: moment, source: source, estimated: estimated)
         } else {
@@ -82,6 +86,21 @@ extension InstanceManager {
         metadata.pendingOperation = nil
         metadata.lastExit = ExitRecord(at: moment, status: status, source: source, estimated: estimated)
     }
+
+    /// Returns whether a complete memory image exists at `path` and, when `start` is known, was last written after
+    /// it. An image renamed aside by a restore whose rename did not reach the disk before a power loss can come back
+    /// under the same path, and it must not pass for the image of a later standby.
+    static func imageWasWritten(at path: String, after start: HostInstant?) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        guard let start else { return true }
+        let written = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        return written >= start.wallNanoseconds - modificationTimeLag
+    }
+
+    /// How far a file's modification time may lag the clock: the kernel stamps it from a clock that advances once per
+    /// timer tick, which is at most 10 ms (a kernel built with HZ=100).
+    private static let modificationTimeLag: Int64 = 10_000_000
 
     private func rollBack(_ pending: PendingOperation, _ metadata: inout InstanceMetadata, paths: InstancePaths) throws
     {
@@ -110,7 +129,23 @@ extension InstanceManager {
             defer { machine.client.close() }
             try completeStandby(
                 &metadata, paths: paths, machine: machine, machineConfig: machineConfig, reuseWrittenImage: true)
-        case .standby, .fork:
+        case .standby:
+            // The standby transition is saved only with the final record. A guest whose vCPUs QEMU reports as not
+            // running was stopped for this standby, so the standby is finished, stamped at the recorded intent.
+            let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
+            defer { machine.client.close() }
+            guard try machine.status() != "running", let machineConfig = metadata.processes?.machine else {
+                try? FileManager.default.removeItem(atPath: paths.memoryImage + ".partial")
+                metadata.transition(to: metadata.runningPhase, at: now(), source: .reconciliation)
+                metadata.pendingOperation = nil
+                return
+            }
+            metadata.transition(
+                to: .standby, at: pending.startedAt ?? now(), source: .reconciliation,
+                estimated: pending.startedAt != nil)
+            try completeStandby(
+                &metadata, paths: paths, machine: machine, machineConfig: machineConfig, reuseWrittenImage: true)
+        case .fork:
             try? FileManager.default.removeItem(atPath: paths.memoryImage + ".partial")
             let machine = try QEMUMachine(qmpSocketPath: paths.qmpSocket, connectTimeout: .seconds(5))
             defer { machine.client.close() }
@@ -124,24 +159,18 @@ extension InstanceManager {
     }
 
     /// Waits up to `grace` for the hypervisor process to exit on its own, then ends it by SIGKILL, and returns the
-    /// moment it was seen gone.
+    /// moment it was seen gone. The waits use a pidfd on Linux 5.3 or later, so that moment is within a scheduling
+    /// delay of the exit.
     func terminateHypervisor(_ metadata: InstanceMetadata, grace: Duration = .zero) -> HostInstant {
         guard let processes = metadata.processes else { return now() }
-        let graceDeadline = ContinuousClock.now + grace
-        while ProcessInspector.isAlive(processes.hypervisorPID, startTime: processes.hypervisorStartTime),
-            ContinuousClock.now < graceDeadline
+        let pid = processes.hypervisorPID
+        let startTime = processes.hypervisorStartTime
+        if !ProcessExitWaiter.wait(for: pid, startTime: startTime, timeout: grace),
+            ProcessInspector.isAlive(pid, startTime: startTime)
         {
-            usleep(5_000)
+            kill(pid, SIGKILL)
         }
-        if ProcessInspector.isAlive(processes.hypervisorPID, startTime: processes.hypervisorStartTime) {
-            kill(processes.hypervisorPID, SIGKILL)
-        }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ProcessInspector.isAlive(processes.hypervisorPID, startTime: processes.hypervisorStartTime),
-            ContinuousClock.now < deadline
-        {
-            usleep(10_000)
-        }
+        _ = ProcessExitWaiter.wait(for: pid, startTime: startTime, timeout: .seconds(10))
         return now()
     }
 

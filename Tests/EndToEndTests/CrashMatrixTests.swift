@@ -35,7 +35,7 @@ struct CrashCase: CustomStringConvertible, Sendable {
         CrashCase(point: "resume.after-hypervisor", setup: .paused, command: ["resume", "crash"]),
         CrashCase(point: "resume.after-save", setup: .paused, command: ["resume", "crash"]),
         CrashCase(point: "standby.after-intent", setup: .running, command: ["standby", "crash"]),
-        CrashCase(point: "standby.after-pause-recorded", setup: .running, command: ["standby", "crash"]),
+        CrashCase(point: "standby.after-pause", setup: .running, command: ["standby", "crash"]),
         CrashCase(point: "snapshot.after-migration", setup: .running, command: ["standby", "crash"]),
         CrashCase(point: "standby.after-snapshot", setup: .running, command: ["standby", "crash"]),
         CrashCase(point: "standby.after-save", setup: .running, command: ["standby", "crash"]),

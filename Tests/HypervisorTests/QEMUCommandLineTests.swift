@@ -35,6 +35,7 @@ import Testing
         #expect(value(of: "-serial", in: arguments) == "chardev:serial0")
         #expect(arguments.contains("socket,id=qmp0,path=/run/vm/qmp,server=on,wait=off"))
         #expect(value(of: "-mon", in: arguments) == "chardev=qmp0,mode=control")
+        #expect(value(of: "-global", in: arguments) == "migration.x-events=on")
         #expect(!arguments.contains("-S"))
         #expect(!arguments.contains("-incoming"))
         #expect(!arguments.contains("-cpu"))

@@ -1,0 +1,78 @@
+import Foundation
+import PhaseTracking
+import Testing
+
+@testable import Instances
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Leftovers of restores and the journal's handling of entries it already stores, without guests.
+@Suite struct SnapshotCleanupTests {
+    let directory: String
+    let manager: InstanceManager
+
+    init() throws {
+        var template = Array("/tmp/stint-cleanup-XXXXXX".utf8CString)
+        guard mkdtemp(&template) != nil else { throw InstancesError.failed("mkdtemp failed") }
+        directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        manager = try InstanceManager(
+            configuration: ManagerConfiguration(dataDirectory: directory, stintExecutable: "/bin/false"))
+    }
+
+    func install(name: String) throws -> InstanceMetadata {
+        let now = SystemClock().now()
+        var metadata = InstanceMetadata(
+            id: InstanceIdentity.generateID(), name: name, createdAt: now, memoryMiB: 256, vcpus: 1,
+            command: ["true"])
+        metadata.transition(to: .created, at: now)
+        try FileManager.default.createDirectory(
+            atPath: manager.store.paths(forID: metadata.id).directory, withIntermediateDirectories: true)
+        try manager.store.saveMetadata(&metadata)
+        return metadata
+    }
+
+    @Test func doctorFindsAndRemovesConsumedSnapshot() throws {
+        let metadata = try install(name: "restored")
+        let paths = manager.store.paths(forID: metadata.id)
+        let consumed = paths.consumedSnapshotDirectory(generation: 3)
+        try FileManager.default.createDirectory(atPath: consumed, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: consumed + "/memory.img", contents: Data(count: 4096)))
+
+        let findings = manager.diagnose().filter { $0.subject == consumed }
+        #expect(findings.count == 1)
+        #expect(findings.first?.kind == .leftoverDirectory)
+
+        #expect(manager.removeLeftovers() == [consumed])
+        #expect(!FileManager.default.fileExists(atPath: consumed))
+        #expect(FileManager.default.fileExists(atPath: paths.metadata))
+        #expect(manager.diagnose().isEmpty)
+    }
+
+    @Test func journalSkipsStoredEntriesAndKeepsNewOnes() throws {
+        var metadata = try install(name: "journaled")
+        // The outbox was copied by the save above and is still in metadata.json, as after every operation.
+        var reloaded = try manager.store.loadMetadata(id: metadata.id)
+        #expect(reloaded.journalOutbox.count == 1)
+
+        metadata.transition(to: .stopped, at: SystemClock().now())
+        reloaded.journalOutbox += metadata.journalOutbox.filter { $0.sequence > 1 }
+        manager.store.flushJournal(&reloaded)
+        #expect(reloaded.journalOutbox.isEmpty)
+
+        let journal = try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id)
+        #expect(journal.map(\.sequence) == [1, 2])
+        #expect(journal.map(\.to) == ["created", "stopped"])
+    }
+
+    @Test func staleImageDoesNotPassForNewStandby() throws {
+        let path = directory + "/memory.img"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(count: 16)))
+        let written = SystemClock().now()
+        #expect(InstanceManager.imageWasWritten(at: path, after: nil))
+        #expect(InstanceManager.imageWasWritten(at: path, after: written.adding(nanoseconds: -1_000_000_000)))
+        #expect(!InstanceManager.imageWasWritten(at: path, after: written.adding(nanoseconds: 1_000_000_000)))
+        #expect(!InstanceManager.imageWasWritten(at: directory + "/missing.img", after: nil))
+    }
+}
