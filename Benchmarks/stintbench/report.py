@@ -19,7 +19,8 @@ def spread(samples, kind="range"):
 
 
 def verdict(met):
-    return "met" if met else "**missed**"
+    """The target cell's word; a miss points to the Findings section, which gives the cause."""
+    return "met" if met else "**missed** (see Findings)"
 
 
 def lifecycle_rows(lifecycle):
