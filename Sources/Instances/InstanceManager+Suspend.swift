@@ -199,11 +199,7 @@ extension InstanceManager {
             removeConsumedSnapshots(in: paths)
             return
         }
-        let reaper = Thread {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        }
-        reaper.start()
+        ChildReaper.reapInBackground(pid)
     }
 
     /// Removes the snapshot directories that restores have renamed aside after use, including any that a process

@@ -71,6 +71,8 @@ struct MonitorLauncher {
         }
         close(reportPipe[1])
         let monitorStartTime = ProcessInspector.startTime(of: monitorPID)
+        // The monitor is a child of this process; in `stint serve` it would stay a zombie after the guest ends.
+        ChildReaper.reapInBackground(monitorPID)
 
         let report = readLine(from: reportPipe[0], timeout: .seconds(30))
         let words = report.split(separator: " ", maxSplits: 2).map(String.init)

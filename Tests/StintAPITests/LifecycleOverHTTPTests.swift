@@ -81,6 +81,13 @@ extension GuestTests {
             expectError(try client.send("GET", "/instances/web"), status: 404, code: "not_found")
             #expect(try client.send("DELETE", "/instances/web-copy").status == 204)
             #expect(try client.list().isEmpty)
+
+            // Every monitor the server started has ended; none may stay behind as a zombie child of the server.
+            let deadline = ContinuousClock.now + .seconds(15)
+            while !zombieChildren(of: server.process.pid).isEmpty, ContinuousClock.now < deadline {
+                usleep(100_000)
+            }
+            #expect(zombieChildren(of: server.process.pid).isEmpty)
         }
 
         @Test func conflictingOperationsGet409() throws {
@@ -188,5 +195,20 @@ extension GuestTests {
             let paused = try client.send("GET", "/instances/waiter/wait?state=paused&timeout=0")
             #expect((try paused.json() as? [String: Any])?["reached"] as? Bool == true)
         }
+    }
+}
+
+/// Returns the pids of the zombie children of `parent`, read from `/proc/PID/stat`.
+private func zombieChildren(of parent: pid_t) -> [pid_t] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> pid_t? in
+        guard let pid = pid_t(entry),
+            let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+            let commandEnd = stat.lastIndex(of: ")")
+        else { return nil }
+        // After the command name: state, then the parent's pid.
+        let fields = stat[stat.index(after: commandEnd)...].split(separator: " ")
+        guard fields.count > 1, fields[0] == "Z", pid_t(fields[1]) == parent else { return nil }
+        return pid
     }
 }
