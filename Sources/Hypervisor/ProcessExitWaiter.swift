@@ -1,5 +1,6 @@
 import CSystemCalls
 import Glibc
+import ProcessSupport
 
 /// Waits for any process to exit, not only a child, through a pidfd (`pidfd_open`, Linux 5.3 or later).
 ///

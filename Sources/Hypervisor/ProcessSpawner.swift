@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProcessSupport
 
 /// Launches processes with `posix_spawn` and a clean inheritance: no blocked signals, default signal dispositions,
 /// only the requested descriptors, and no shell.
@@ -138,28 +139,5 @@ public enum ProcessSpawner {
             .executableNotFound,
             "Executable \(executable) was not found in PATH (\(searchPath)). Install it or pass its absolute path."
         )
-    }
-}
-
-/// A NULL-terminated array of C strings, as `argv` and `envp` require. The owner calls `deallocate()` once,
-/// because the strings are `strdup` copies that nothing else frees.
-struct CStringArray {
-    let pointers: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
-    private let count: Int
-
-    init(_ strings: [String]) {
-        count = strings.count
-        pointers = .allocate(capacity: strings.count + 1)
-        for (index, string) in strings.enumerated() {
-            pointers[index] = strdup(string)
-        }
-        pointers[strings.count] = nil
-    }
-
-    func deallocate() {
-        for index in 0..<count {
-            free(pointers[index])
-        }
-        pointers.deallocate()
     }
 }

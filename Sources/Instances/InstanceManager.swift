@@ -2,6 +2,7 @@ import Foundation
 import GuestImage
 import Hypervisor
 import PhaseTracking
+import ProcessSupport
 
 /// The instance operations. Every operation takes the instance's lock, reconciles what a dead process left behind,
 /// does its work, records its transitions in the same metadata write as the state change, and releases the lock.

@@ -1,6 +1,7 @@
 import Foundation
 import Hypervisor
 import PhaseTracking
+import ProcessSupport
 
 /// The activity of an instance now, derived from its metadata and its processes.
 public enum InstanceState: String, Sendable, Codable, CaseIterable {

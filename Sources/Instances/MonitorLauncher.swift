@@ -2,6 +2,7 @@ import Foundation
 import GuestImage
 import Hypervisor
 import MonitorCore
+import ProcessSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Hypervisor
 import PhaseTracking
+import ProcessSupport
 
 #if canImport(Glibc)
     import Glibc

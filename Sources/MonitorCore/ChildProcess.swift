@@ -1,3 +1,5 @@
+import ProcessSupport
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -90,28 +92,5 @@ enum ChildProcess {
             guard errno == EINTR else { return nil }
         }
         return status
-    }
-}
-
-/// A NULL-terminated array of C strings, as `argv` requires. The owner calls `deallocate()` once, because the
-/// strings are `strdup` copies that nothing else frees.
-struct CStringArray {
-    let pointers: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
-    private let count: Int
-
-    init(_ strings: [String]) {
-        count = strings.count
-        pointers = .allocate(capacity: strings.count + 1)
-        for (index, string) in strings.enumerated() {
-            pointers[index] = strdup(string)
-        }
-        pointers[strings.count] = nil
-    }
-
-    func deallocate() {
-        for index in 0..<count {
-            free(pointers[index])
-        }
-        pointers.deallocate()
     }
 }

@@ -1,4 +1,5 @@
 import PhaseTracking
+import ProcessSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -44,7 +45,7 @@ public struct Monitor: Sendable {
             log.error("hypervisor launch failed", ["error": error.message])
             return 1
         }
-        let startTime = ProcessFacts.startTime(of: hypervisorPID).map { String($0) } ?? "0"
+        let startTime = ProcessInspector.startTime(of: hypervisorPID).map { String($0) } ?? "0"
         report("started \(hypervisorPID) \(startTime)", to: reportDescriptor)
         log.info("hypervisor started", ["pid": String(hypervisorPID)])
 

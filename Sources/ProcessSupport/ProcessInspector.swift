@@ -47,7 +47,7 @@ public enum ProcessInspector {
 /// Returns the whole content of a file in `/proc`, or `nil` when it cannot be opened.
 ///
 /// `/proc` files report a size of 0, so this reads until end of file instead of trusting `stat`.
-func readProcFile(_ path: String) -> [UInt8]? {
+public func readProcFile(_ path: String) -> [UInt8]? {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return nil }
     defer { close(descriptor) }
