@@ -2,6 +2,7 @@ import Foundation
 import GuestImage
 import Hypervisor
 import PhaseTracking
+import ProcessSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -31,13 +32,23 @@ final class TransitionRecorder: Sendable {
         update { metadata, _ in
             if metadata.generation != generation || metadata.processes?.hypervisorPID != hypervisorPID {
                 log.warning("launch not recorded by the instance; ending the hypervisor", [:])
-                kill(hypervisorPID, SIGKILL)
+                killOwnHypervisor()
             }
             return false
         } onMissing: {
             log.warning("instance is gone; ending the hypervisor", [:])
-            kill(hypervisorPID, SIGKILL)
+            killOwnHypervisor()
         }
+    }
+
+    /// Sends SIGKILL to the hypervisor only when it is a sibling of this process, a child of the monitor that runs
+    /// this recorder, so a wrong pid on the command line cannot end an unrelated process.
+    private func killOwnHypervisor() {
+        guard hypervisorPID > 1, ProcessInspector.parentPID(of: hypervisorPID) == getppid() else {
+            log.warning("not ending process \(hypervisorPID): it is not a child of this monitor", [:])
+            return
+        }
+        kill(hypervisorPID, SIGKILL)
     }
 
     /// Stores the first sighting of `marker` and, once both markers are in, records `initializing` → `running` at the

@@ -78,6 +78,10 @@ public struct MonitorRecordRequest: Sendable, Equatable {
         instanceID = try options.required("id", command: command)
         generation = try options.integer("generation", as: Int.self, command: command)
         hypervisorPID = try options.integer("hypervisor-pid", as: Int32.self, command: command)
+        guard hypervisorPID > 1 else {
+            throw MonitorError(
+                "invalid --hypervisor-pid \(hypervisorPID) for \(command); pass the pid of the QEMU process")
+        }
         switch options.positionals[0] {
         case "launch":
             event = .launch

@@ -15,12 +15,15 @@ public struct HostInstant: Sendable, Hashable {
         self.bootID = bootID
     }
 
-    /// Nanoseconds from `earlier` to `self`, negative when `self` comes first.
+    /// Nanoseconds from `earlier` to `self`, negative when `self` comes first. A difference beyond the range of
+    /// `Int64` (only corrupt instants are that far apart) is clamped to `Int64.min` or `Int64.max`.
     public func nanoseconds(since earlier: HostInstant) -> Int64 {
-        if bootID == earlier.bootID {
-            return bootNanoseconds - earlier.bootNanoseconds
-        }
-        return wallNanoseconds - earlier.wallNanoseconds
+        let (later, start) =
+            bootID == earlier.bootID
+            ? (bootNanoseconds, earlier.bootNanoseconds) : (wallNanoseconds, earlier.wallNanoseconds)
+        let (difference, overflow) = later.subtractingReportingOverflow(start)
+        guard overflow else { return difference }
+        return later < start ? Int64.min : Int64.max
     }
 
     /// True when `self` lies before `other` on the clock that `nanoseconds(since:)` uses.

@@ -23,6 +23,6 @@ public struct PhaseSnapshot: Sendable, Equatable {
 
     /// The sum over all phases in exact nanoseconds.
     public var totalNanoseconds: Int64 {
-        nanoseconds.values.reduce(0, +)
+        nanoseconds.values.reduce(0) { $0.addingSaturating($1) }
     }
 }

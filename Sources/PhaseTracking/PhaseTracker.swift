@@ -46,7 +46,7 @@ public struct PhaseTracker: Sendable, Equatable {
 
         let moment = instant.isBefore(start) ? start : instant
         let elapsed = max(0, moment.nanoseconds(since: start))
-        accruedNanoseconds[current, default: 0] += elapsed
+        accruedNanoseconds[current] = (accruedNanoseconds[current] ?? 0).addingSaturating(elapsed)
         currentPhase = phase
         since = moment
         transitionCount += 1
@@ -64,8 +64,19 @@ public struct PhaseTracker: Sendable, Equatable {
     public func snapshot(at instant: HostInstant) -> PhaseSnapshot {
         var totals = accruedNanoseconds
         if let current = currentPhase, let start = since {
-            totals[current, default: 0] += max(0, instant.nanoseconds(since: start))
+            // Saturates, so a corrupt total near `Int64.max` reads as that maximum instead of trapping.
+            totals[current, default: 0] = (totals[current] ?? 0).addingSaturating(
+                max(0, instant.nanoseconds(since: start)))
         }
         return PhaseSnapshot(currentPhase: currentPhase, since: since, nanoseconds: totals)
+    }
+}
+
+extension Int64 {
+    /// The sum, or `Int64.max` or `Int64.min` when the sum does not fit.
+    public func addingSaturating(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        guard overflow else { return sum }
+        return other > 0 ? Int64.max : Int64.min
     }
 }

@@ -26,8 +26,16 @@ public enum ProcessInspector {
         return true
     }
 
+    /// Returns the pid of the parent of `pid` (field 4 of `/proc/PID/stat`), or `nil` when no such process exists.
+    public static func parentPID(of pid: pid_t) -> pid_t? {
+        guard let fields = statFields(of: pid), fields.count > parentIndex else { return nil }
+        return pid_t(fields[parentIndex])
+    }
+
     /// Index of field 3 (state) among the fields after the command name.
     private static let stateIndex = 0
+    /// Index of field 4 (ppid) among the fields after the command name.
+    private static let parentIndex = 1
     /// Index of field 22 (starttime) among the fields after the command name.
     private static let startTimeIndex = 19
 

@@ -24,10 +24,11 @@ final class DirectoryWatcher {
         var isDeparture: Bool { mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 }
     }
 
-    /// Entries created, deleted, renamed in or out, closed after writing, or with changed attributes.
+    /// Entries created, deleted, renamed in or out, written (a truncation or a write before the close), closed
+    /// after writing, or with changed attributes.
     static let entryChanges = UInt32(
-        IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF
-            | IN_MOVE_SELF | IN_ONLYDIR)
+        IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB
+            | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
     private let descriptor: Int32
 

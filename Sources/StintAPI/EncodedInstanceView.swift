@@ -63,7 +63,7 @@ final class EncodedInstanceView: Sendable {
     func write(into buffer: UnsafeMutableRawBufferPointer, at offset: Int, now: HostInstant) -> Int {
         var position = Self.copy(head, into: buffer, at: offset)
         guard let since else { return position }
-        let total = accruedNanoseconds + max(0, now.nanoseconds(since: since))
+        let total = accruedNanoseconds.addingSaturating(max(0, now.nanoseconds(since: since)))
         position = Self.writeDecimal(max(0, total / 1_000_000), into: buffer, at: position)
         return Self.copy(tail, into: buffer, at: position)
     }

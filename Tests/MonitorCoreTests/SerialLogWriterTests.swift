@@ -31,6 +31,22 @@ import Testing
         #expect(splitter.takeRemainder() == nil)
     }
 
+    @Test func splitterCutsOverlongOutput() {
+        var splitter = SerialLineSplitter(maximumLineBytes: 4)
+        #expect(splitter.append(ArraySlice(Array("abcdefghij".utf8))) == ["abcd", "efgh"])
+        #expect(splitter.append(ArraySlice(Array("k\nxyz".utf8))) == ["ijk"])
+        #expect(splitter.takeRemainder() == "xyz")
+
+        // A guest that never prints a newline leaves at most one line's worth of bytes pending.
+        var flooded = SerialLineSplitter(maximumLineBytes: 1024)
+        var emitted = 0
+        for _ in 0..<1000 {
+            emitted += flooded.append(ArraySlice(repeating: UInt8(ascii: "y"), count: 4096)).count
+        }
+        #expect(emitted == 4000)
+        #expect(flooded.takeRemainder() == nil)
+    }
+
     @Test func splitterReplacesInvalidUTF8() {
         var splitter = SerialLineSplitter()
         #expect(splitter.append([0x61, 0xFF, 0x62, 0x0A]) == ["a\u{FFFD}b"])

@@ -27,6 +27,24 @@ import Testing
         #expect(try JSONEncoder().encode(PhaseTracker()) == Data("{}".utf8))
     }
 
+    @Test func corruptHugeTotalsSaturate() throws {
+        var timeline = TestTimeline()
+        var tracker = PhaseTracker()
+        tracker.record(.stopped, at: timeline.current)
+        tracker.accruedNanoseconds[.stopped] = Int64.max - 5
+        let later = timeline.advance(seconds: 10)
+
+        #expect(tracker.snapshot(at: later).nanoseconds[.stopped] == Int64.max)
+        #expect(tracker.snapshot(at: later).totalNanoseconds == Int64.max)
+        tracker.record(.running, at: later)
+        #expect(tracker.accruedNanoseconds[.stopped] == Int64.max)
+
+        let early = HostInstant(wallNanoseconds: 0, bootNanoseconds: Int64.min + 1, bootID: "b")
+        let late = HostInstant(wallNanoseconds: 0, bootNanoseconds: Int64.max, bootID: "b")
+        #expect(late.nanoseconds(since: early) == Int64.max)
+        #expect(early.nanoseconds(since: late) == Int64.min)
+    }
+
     @Test func invalidTrackerJSONIsRejected() {
         let cases = [
             #"{"current": "running"}"#,

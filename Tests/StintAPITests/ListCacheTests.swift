@@ -6,6 +6,10 @@ import Testing
 
 @testable import StintAPI
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `GET /instances` serves encoded views kept between requests. Each test compares the body with a fresh
 /// encoding of `InstanceManager.list()` at the same instant, after changes made through the library and by hand.
 @Suite struct ListCacheTests {
@@ -103,6 +107,13 @@ import Testing
 
         // A file damaged in place shows as Unknown with its error, and repairing it brings the view back.
         try Data("{ not json".utf8).write(to: URL(fileURLWithPath: metadataPath))
+        #expect(listBody() == (try freshBody()))
+        #expect(listBody().contains("\"state\":\"Unknown\""))
+        try edited.write(toFile: metadataPath, atomically: true, encoding: .utf8)
+        #expect(listBody() == (try freshBody()))
+
+        // Truncation in place raises only a modification event, with no close.
+        #expect(truncate(metadataPath, 0) == 0)
         #expect(listBody() == (try freshBody()))
         #expect(listBody().contains("\"state\":\"Unknown\""))
         try edited.write(toFile: metadataPath, atomically: true, encoding: .utf8)
