@@ -4,7 +4,7 @@
 /// not valid UTF-8 become U+FFFD. A guest that writes without newlines gets its output cut into lines of
 /// `maximumLineBytes`, so the monitor's memory stays bounded whatever the guest prints.
 public struct SerialLineSplitter: Sendable {
-    /// The longest line kept whole, in bytes; longer output is split at this length.
+    /// The maximum line length in bytes. Longer output is split at this length.
     public let maximumLineBytes: Int
     private var pending: [UInt8] = []
 

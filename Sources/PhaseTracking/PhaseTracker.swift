@@ -73,7 +73,7 @@ public struct PhaseTracker: Sendable, Equatable {
 }
 
 extension Int64 {
-    /// The sum, or `Int64.max` or `Int64.min` when the sum does not fit.
+    /// Returns the sum, or `Int64.max` or `Int64.min` when the sum does not fit.
     public func addingSaturating(_ other: Int64) -> Int64 {
         let (sum, overflow) = addingReportingOverflow(other)
         guard overflow else { return sum }
