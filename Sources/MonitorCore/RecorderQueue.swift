@@ -88,30 +88,50 @@ final class RecorderQueue: @unchecked Sendable {
         }
     }
 
-    /// Runs `stint monitor-record` for `request` and waits for it. A saved boot marker reaches the fault point
+    /// Delays before the attempts after the first, in milliseconds. A boot marker appears on the console only once,
+    /// so a recorder that was killed or could not start is run again rather than leaving the guest initializing.
+    static let retryDelaysMilliseconds: [UInt32] = [100, 500, 2_000]
+
+    /// Runs `stint monitor-record` for `request` and waits for it, again after each delay of
+    /// `retryDelaysMilliseconds` while it fails. A saved boot marker reaches the fault point
     /// `monitor.after-boot-recorded` here, in the monitor, because that is the process the crash tests kill.
     private func apply(_ request: MonitorRecordRequest) {
+        for delay in [0] + Self.retryDelaysMilliseconds {
+            if delay > 0 {
+                usleep(delay * 1_000)
+                log.info("running the recorder again", ["delay_ms": String(delay)])
+            }
+            if attempt(request) { return }
+        }
+        // NOTE: a boot marker whose recorder fails on every attempt (for example because the stint executable moved
+        // while the guest ran) is not recorded, and the guest stays initializing in the metadata.
+        log.error("recorder failed on every attempt", ["attempts": String(Self.retryDelaysMilliseconds.count + 1)])
+    }
+
+    /// Runs the recorder once. Returns false when it could not start, was killed, or exited with an error.
+    private func attempt(_ request: MonitorRecordRequest) -> Bool {
         let child: pid_t
         do {
             child = try ChildProcess.spawn(
                 executable: stintExecutable, arguments: request.commandLine, descriptors: [1: 1, 2: 2])
         } catch {
             log.error("starting the recorder failed", ["error": error.message])
-            return
+            return false
         }
         guard let status = ChildProcess.wait(for: child) else {
             log.error("waiting for the recorder failed", ["pid": String(child), "error": errnoText(errno)])
-            return
+            return false
         }
         let exitCode = (status >> 8) & 0xff
         let exited = status & 0x7f == 0
         if case .bootMarker = request.event, exited, exitCode == 0 {
             MonitorFaultPoint.reach("monitor.after-boot-recorded")
-            return
+            return true
         }
         if !exited || (exitCode != 0 && exitCode != MonitorRecordRequest.unchangedExitCode) {
-            log.error(
-                "recorder failed", ["pid": String(child), "status": WaitStatus.describe(status)])
+            log.error("recorder failed", ["pid": String(child), "status": WaitStatus.describe(status)])
+            return false
         }
+        return true
     }
 }
