@@ -4,7 +4,7 @@ import Testing
 
 @testable import MonitorCore
 
-/// The monitor's recorder runs `stint monitor-record` children; these tests replace stint with a script.
+/// Tests of the monitor's recorder queue, with a script in place of `stint monitor-record`.
 @Suite struct RecorderQueueTests {
     /// Writes a script that appends one line per run to a count file and fails its first `failures` runs.
     private func makeRecorder(failures: Int) throws -> (script: String, count: String) {
@@ -29,30 +29,25 @@ import Testing
         dataDirectory: "/tmp/unused", instanceID: "0123456789abcdef", generation: 1, hypervisorPID: 4242,
         event: .bootMarker(name: "program", at: HostInstant(wallNanoseconds: 1, bootNanoseconds: 1, bootID: "b")))
 
-    @Test func failedRecorderRunsAgain() throws {
-        let (script, count) = try makeRecorder(failures: 1)
+    /// Queues one boot marker for a fake stint that fails its first `failures` runs, and returns how often it ran.
+    private func runsForOneMarker(failures: Int) throws -> Int {
+        let (script, count) = try makeRecorder(failures: failures)
         let queue = RecorderQueue(stintExecutable: script, log: MonitorLog(label: "test"))
         #expect(queue.start() == 0)
         queue.enqueue(marker)
         queue.drain()
-        #expect(runs(count) == 2)
+        return runs(count)
+    }
+
+    @Test func failedRecorderRunsAgain() throws {
+        #expect(try runsForOneMarker(failures: 1) == 2)
     }
 
     @Test func successfulRecorderRunsOnce() throws {
-        let (script, count) = try makeRecorder(failures: 0)
-        let queue = RecorderQueue(stintExecutable: script, log: MonitorLog(label: "test"))
-        #expect(queue.start() == 0)
-        queue.enqueue(marker)
-        queue.drain()
-        #expect(runs(count) == 1)
+        #expect(try runsForOneMarker(failures: 0) == 1)
     }
 
     @Test func attemptsStopAfterTheLastDelay() throws {
-        let (script, count) = try makeRecorder(failures: 100)
-        let queue = RecorderQueue(stintExecutable: script, log: MonitorLog(label: "test"))
-        #expect(queue.start() == 0)
-        queue.enqueue(marker)
-        queue.drain()
-        #expect(runs(count) == RecorderQueue.retryDelaysMilliseconds.count + 1)
+        #expect(try runsForOneMarker(failures: 100) == RecorderQueue.retryDelaysMilliseconds.count + 1)
     }
 }
