@@ -49,6 +49,13 @@ extension InstanceManager {
                         kind: .leftoverDirectory, subject: path,
                         detail: "snapshot already restored but not removed; 'stint doctor --clean' removes it"))
             }
+            if let path = unreferencedSnapshot(id: id) {
+                findings.append(
+                    DoctorFinding(
+                        kind: .leftoverDirectory, subject: path,
+                        detail: "snapshot that the metadata does not reference, left by an interrupted restore; "
+                            + "'stint doctor --clean' removes it"))
+            }
         }
         do {
             let problems = try Journal(dataDirectory: store.dataDirectory).integrityProblems()
@@ -106,7 +113,24 @@ extension InstanceManager {
         }
         for id in store.instanceIDs() {
             removed += removeConsumedSnapshots(in: store.paths(forID: id))
+            // The instance lock keeps a standby from creating this directory between the check and the removal.
+            if let lock = try? store.lockInstance(id: id, timeout: .zero) {
+                if let path = unreferencedSnapshot(id: id), (try? FileManager.default.removeItem(atPath: path)) != nil {
+                    removed.append(path)
+                }
+                lock.unlock()
+            }
         }
         return removed
+    }
+
+    /// Returns the instance's `snapshot` directory when it exists but its metadata references no snapshot and no
+    /// operation is in progress: a restore saved its record and died before it renamed the directory aside.
+    private func unreferencedSnapshot(id: String) -> String? {
+        let path = store.paths(forID: id).snapshotDirectory
+        guard FileManager.default.fileExists(atPath: path), let metadata = try? store.loadMetadata(id: id),
+            metadata.snapshot == nil, metadata.pendingOperation == nil
+        else { return nil }
+        return path
     }
 }

@@ -50,6 +50,33 @@ import Testing
         #expect(manager.diagnose().isEmpty)
     }
 
+    @Test func doctorRemovesUnreferencedSnapshot() throws {
+        var metadata = try install(name: "interrupted")
+        let paths = manager.store.paths(forID: metadata.id)
+        try FileManager.default.createDirectory(atPath: paths.snapshotDirectory, withIntermediateDirectories: true)
+        #expect(
+            FileManager.default.createFile(atPath: paths.snapshotDirectory + "/memory.img", contents: Data(count: 64)))
+
+        // While an operation holds the instance lock with its intent saved, the directory may be a standby in
+        // progress, so it stays.
+        let lock = try manager.store.lockInstance(id: metadata.id, timeout: .zero)
+        metadata.pendingOperation = PendingOperation(
+            kind: .standby, previousPhase: .running, generation: metadata.generation, startedAt: SystemClock().now())
+        try manager.store.saveMetadata(&metadata)
+        #expect(manager.diagnose().filter { $0.subject == paths.snapshotDirectory }.isEmpty)
+        #expect(manager.removeLeftovers().isEmpty)
+        #expect(FileManager.default.fileExists(atPath: paths.snapshotDirectory))
+
+        metadata.pendingOperation = nil
+        try manager.store.saveMetadata(&metadata)
+        lock.unlock()
+        let findings = manager.diagnose().filter { $0.subject == paths.snapshotDirectory }
+        #expect(findings.count == 1)
+        #expect(findings.first?.kind == .leftoverDirectory)
+        #expect(manager.removeLeftovers() == [paths.snapshotDirectory])
+        #expect(!FileManager.default.fileExists(atPath: paths.snapshotDirectory))
+    }
+
     @Test func journalSkipsStoredEntriesAndKeepsNewOnes() throws {
         var metadata = try install(name: "journaled")
         // The outbox was copied by the save above and is still in metadata.json, as after every operation.
