@@ -330,11 +330,29 @@ extension InstanceManager {
     private func finishInterruptedImage(_ machine: QEMUMachine, paths: InstancePaths, metadata: InstanceMetadata)
         -> Bool
     {
-        guard FileManager.default.fileExists(atPath: paths.memoryImage + ".partial"),
-            (try? machine.client.execute("query-migrate"))?["status"]?.string == "completed"
-        else { return false }
+        guard FileManager.default.fileExists(atPath: paths.memoryImage + ".partial") else { return false }
+        // QEMU keeps writing through the descriptor the dead command passed it, so a migration still in progress is
+        // waited for. Starting another one would remove the image being written, and QEMU refuses a second
+        // migration once the first completes, leaving the guest stopped.
+        // NOTE: no automated test interrupts a standby while its migration is still active; the crash tests stop at
+        // points where it has finished.
+        let deadline = ContinuousClock.now + Self.interruptedMigrationTimeout
+        var status = (try? machine.client.execute("query-migrate"))?["status"]?.string
+        while let current = status, Self.migrationInProgressStates.contains(current), ContinuousClock.now < deadline {
+            usleep(20_000)
+            status = (try? machine.client.execute("query-migrate"))?["status"]?.string
+        }
+        guard status == "completed" else { return false }
         return (try? finishSnapshot(in: paths.snapshotDirectory, metadata: metadata)) != nil
     }
+
+    /// The `query-migrate` states in which QEMU is still writing a memory image.
+    private static let migrationInProgressStates: Set<String> = [
+        "setup", "active", "pre-switchover", "device", "wait-unplug", "cancelling",
+    ]
+
+    /// How long reconciliation waits for a migration that an interrupted standby left running.
+    private static let interruptedMigrationTimeout = Duration.seconds(120)
 
     func connect(_ paths: InstancePaths, _ metadata: InstanceMetadata) throws -> QEMUMachine {
         do {
