@@ -45,7 +45,9 @@ let package = Package(
         .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "PhaseTracking"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage", "ProcessSupport"]),
         .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
-        .testTarget(name: "InstancesTests", dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage"]),
+        .testTarget(
+            name: "InstancesTests",
+            dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintTestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(
             name: "StintAPITests",

@@ -1,5 +1,6 @@
 import Foundation
 import PhaseTracking
+import StintTestSupport
 import Testing
 
 @testable import Instances
@@ -14,9 +15,7 @@ import Testing
     let manager: InstanceManager
 
     init() throws {
-        var template = Array("/tmp/stint-cleanup-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw InstancesError.failed("mkdtemp failed") }
-        directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        directory = try makeTemporaryDirectory(prefix: "stint-cleanup")
         manager = try InstanceManager(
             configuration: ManagerConfiguration(dataDirectory: directory, stintExecutable: "/bin/false"))
     }

@@ -2,6 +2,7 @@ import Foundation
 import GuestImage
 import Hypervisor
 import PhaseTracking
+import StintTestSupport
 import Testing
 
 @testable import Instances
@@ -15,10 +16,7 @@ import Testing
     let store: InstanceStore
 
     init() throws {
-        var template = Array("/tmp/stint-recorder-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw InstancesError.failed("mkdtemp failed") }
-        store = try InstanceStore(
-            dataDirectory: String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        store = try InstanceStore(dataDirectory: try makeTemporaryDirectory(prefix: "stint-recorder"))
     }
 
     /// An instance of generation 1 whose hypervisor is this test process, so it counts as alive.

@@ -1,0 +1,22 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Creates a new, empty directory `/tmp/PREFIX-XXXXXX` with `mkdtemp` and returns its path. The caller removes it.
+///
+/// - Throws: `TemporaryDirectoryError` when `mkdtemp` fails, with the reason from `errno`.
+public func makeTemporaryDirectory(prefix: String) throws -> String {
+    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    guard mkdtemp(&template) != nil else {
+        throw TemporaryDirectoryError(
+            description: "mkdtemp failed for /tmp/\(prefix)-XXXXXX: \(String(cString: strerror(errno)))")
+    }
+    return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// The failure of `makeTemporaryDirectory(prefix:)`.
+public struct TemporaryDirectoryError: Error, CustomStringConvertible {
+    public let description: String
+}
