@@ -24,7 +24,7 @@ extension HTTPServer {
         /// Selects requests, by method and path, whose handler runs on the polling thread that received them,
         /// without suspending the connection or waiting for a pool thread. That saves two thread switches per
         /// request, but a handler that blocks stalls every connection of its polling thread, so select only
-        /// handlers that answer from memory. nil runs every handler on the pool.
+        /// handlers that respond from memory. nil runs every handler on the pool.
         public var answersInline: (@Sendable (_ method: String, _ path: String) -> Bool)?
 
         /// Creates a configuration with the default values.

@@ -127,8 +127,8 @@ extension InstanceManager {
     }
 
     /// Gives `destination` the files of the snapshot directory `source`: hard links when both lie on one filesystem,
-    /// copies otherwise. Sharing is safe because a snapshot file is never written after it is complete: a standby
-    /// writes a new image under a temporary name and renames it into place, restore only reads it, and removing one
+    /// copies otherwise. Sharing is safe because a snapshot file is never written after it is complete. A standby
+    /// writes a new image under a temporary name and renames it into place, and restore only reads it. Removing one
     /// instance's snapshot drops only that instance's link.
     static func shareSnapshot(from source: String, to destination: String) throws {
         try FileManager.default.createDirectory(

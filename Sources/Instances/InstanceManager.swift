@@ -136,7 +136,7 @@ public final class InstanceManager: Sendable {
         try store.saveMetadata(&metadata)
     }
 
-    /// The current instant of the manager's clock, the one statuses are observed at.
+    /// Returns the current instant of the manager's clock, the one statuses are observed at.
     public func now() -> HostInstant { clock.now() }
 
     private func needsMonitorToSettle(_ metadata: InstanceMetadata) -> Bool {

@@ -20,7 +20,7 @@ public struct InstancePaths: Sendable {
     /// The name prefix of snapshot directories that a restore has used and renamed aside for removal.
     public static let consumedSnapshotPrefix = "snapshot.consumed-"
 
-    /// Where the restore that launched `generation` moves the snapshot directory it has used.
+    /// Returns the path to which the restore that launched `generation` moves the snapshot directory it has used.
     public func consumedSnapshotDirectory(generation: Int) -> String {
         directory + "/" + Self.consumedSnapshotPrefix + String(generation)
     }

@@ -18,7 +18,7 @@ public final class InstanceAPI: Sendable {
         listCache = InstanceListCache(manager: manager) { try JSONEncoder.api.encode($0) }
     }
 
-    /// Selects the requests that never wait for an operation or a file lock, so the HTTP server may answer them on
+    /// Selects the requests that never wait for an operation or a file lock, so the HTTP server may respond to them on
     /// its polling threads: the health check and the instance list, which comes from the list cache.
     // NOTE: listing repairs an instance whose monitor died without a record (SIGKILL of its QEMU, then a wait that
     // takes milliseconds and at most 10 s). That rare repair stalls the connections of one polling thread.

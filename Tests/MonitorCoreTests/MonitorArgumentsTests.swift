@@ -3,7 +3,7 @@ import Testing
 
 @testable import MonitorCore
 
-/// The launcher writes the monitor's command line and the monitor reads it back.
+/// Tests that the monitor reads back the command line the launcher writes.
 @Suite struct MonitorArgumentsTests {
     static func sample(incoming: String? = nil) -> MonitorArguments {
         MonitorArguments(
