@@ -30,9 +30,10 @@ if [ -n "$missing" ]; then
 fi
 
 cd "$repository"
-# stint starts each guest's monitor from the stint-monitor executable next to it, so all products are built.
-swift build -c release --scratch-path "$scratch"
-bin_path=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
+# stint starts each guest's monitor from the stint-monitor executable next to it, so all products are built, with
+# the Swift libraries linked statically as scripts/demo.sh and the README build them.
+swift build -c release --static-swift-stdlib --scratch-path "$scratch"
+bin_path=$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)
 stint_binary="$bin_path/stint"
 durable_binary="$bin_path/DurableWriteBenchmark"
 

@@ -138,7 +138,7 @@ def render(context):
         f"- Command: `{context['command']}` (total {context['elapsed']:.0f} s)",
         f"- CPU: {machine['cpu']}, {machine['cores']} cores; memory {machine['memory']}; {machine['kernel']}",
         f"- {machine['qemu']}, accelerator TCG; data directories on {machine['tmp_filesystem']} under /tmp",
-        f"- Stint built with `swift build -c release`; commit {context['commit']}",
+        f"- Stint built with `swift build -c release --static-swift-stdlib`; commit {context['commit']}",
         "",
         "| what | Stint | against | target |",
         "|---|---|---|---|",
