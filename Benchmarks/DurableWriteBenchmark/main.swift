@@ -1,4 +1,4 @@
-// Times one transition's durable writes (`InstanceStore.saveMetadata`: metadata.json plus the journal insert)
+// Times one transition's durable writes (`InstanceStore.saveMetadata`: a metadata slot plus the journal insert)
 // against one fsync'd write of the same metadata bytes, alternating the two in one process.
 //
 // Usage: DurableWriteBenchmark DATA_DIR ITERATIONS [TEMPLATE_METADATA_JSON]
@@ -62,7 +62,8 @@ func makeMetadata(id: String, templatePath: String?, clock: SystemClock) throws 
     }
     guard let data = FileManager.default.contents(atPath: templatePath) else {
         throw BenchmarkError(
-            description: "cannot read template metadata '\(templatePath)'. Pass a readable metadata.json or omit it.")
+            description:
+                "cannot read template metadata '\(templatePath)'. Pass a readable metadata JSON file or omit it.")
     }
     var metadata = try JSONDecoder().decode(InstanceMetadata.self, from: data)
     metadata.id = id
@@ -86,6 +87,8 @@ func runBenchmark() throws {
     try FileManager.default.createDirectory(
         atPath: paths.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     var metadata = try makeMetadata(id: id, templatePath: arguments.count > 3 ? arguments[3] : nil, clock: clock)
+    // A new instance gets both slots when it is created; every later save overwrites one of them.
+    try paths.metadataSlots.create(try JSONEncoder().encode(metadata))
 
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -3,11 +3,10 @@
 import glob
 import json
 import os
-import shutil
 import subprocess
 import time
 
-from . import host
+from . import host, slots
 from .raw_qemu import RawMachine, argv_of, retarget_argv
 
 GUEST_PROGRAM = ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done"]
@@ -28,16 +27,24 @@ class StintCLI:
         return elapsed
 
     def metadata(self, name):
-        """Return the parsed metadata.json of the instance called `name`."""
-        for path in glob.glob(os.path.join(self.data_dir, "instances", "*", "metadata.json")):
-            with open(path) as handle:
-                metadata = json.load(handle)
-            if metadata.get("name") == name:
-                return metadata
+        """Return the parsed current metadata of the instance called `name`."""
+        return json.loads(self.metadata_text(name))
+
+    def metadata_text(self, name):
+        """Return the current metadata document of the instance called `name`."""
+        for directory in glob.glob(os.path.join(self.data_dir, "instances", "*")):
+            text = slots.read_current(directory)
+            if json.loads(text).get("name") == name:
+                return text
         raise RuntimeError(f"instance {name} not found in {self.data_dir}")
 
-    def metadata_path(self, name):
-        return os.path.join(self.data_dir, "instances", self.metadata(name)["id"], "metadata.json")
+    def directory(self, name):
+        return os.path.join(self.data_dir, "instances", self.metadata(name)["id"])
+
+
+def write_text(path, text):
+    with open(path, "w") as handle:
+        handle.write(text)
 
 
 def wait_until_age(pid, seconds):
@@ -69,16 +76,16 @@ def stint_round(cli, round_index, uptime, templates_dir):
         "qemu_rss_kib": qemu_rss,
     }
     result["standby"] = cli.run("standby", SOURCE_NAME)
-    source_dir = os.path.dirname(cli.metadata_path(SOURCE_NAME))
+    source_dir = cli.directory(SOURCE_NAME)
     result["image_bytes"] = os.path.getsize(os.path.join(source_dir, "snapshot", "memory.img"))
     result["restore"] = cli.run("restore", SOURCE_NAME)
     cli.run("standby", SOURCE_NAME)
-    shutil.copy(cli.metadata_path(SOURCE_NAME), os.path.join(templates_dir, "standby.json"))
+    write_text(os.path.join(templates_dir, "standby.json"), cli.metadata_text(SOURCE_NAME))
     fork_name = f"bench-fork-{round_index}"
     result["fork"] = cli.run("fork", SOURCE_NAME, "--name", fork_name, "--target", "running")
     cli.run("rm", "--force", fork_name)
     cli.run("stop", SOURCE_NAME)
-    shutil.copy(cli.metadata_path(SOURCE_NAME), os.path.join(templates_dir, "stopped.json"))
+    write_text(os.path.join(templates_dir, "stopped.json"), cli.metadata_text(SOURCE_NAME))
     return result, argv
 
 

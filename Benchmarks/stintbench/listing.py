@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from . import host
+from . import host, slots
 
 TIMESTAMP = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)Z"')
 BOOT_NANOSECONDS = re.compile(r'("boot_ns" : )(\d+)')
@@ -63,8 +63,7 @@ def generate_instances(data_dir, count, templates):
         text = shift_instants(text, 60 + index * 7)
         directory = os.path.join(instances_dir, instance_id)
         os.mkdir(directory, 0o700)
-        with open(os.path.join(directory, "metadata.json"), "w") as handle:
-            handle.write(text)
+        slots.create(directory, text)
         ids.append(instance_id)
     return ids
 
@@ -218,7 +217,7 @@ def measure_size(cli, work_dir, count, wrk_runs, startup_runs, log):
         server.stop()
     result["server_start"] = startups
     result["ps"] = [cli.run("ps") for _ in range(startup_runs)]
-    pattern = os.path.join(cli.data_dir, "instances", "*", "metadata.json")
+    pattern = os.path.join(cli.data_dir, "instances", "*", "metadata.[01]")
     result["cat"] = [
         host.timed_run(["sh", "-c", f"cat {pattern} > /dev/null"])[0] for _ in range(startup_runs)
     ]

@@ -7,6 +7,8 @@ from .stats import summarize
 
 
 def milliseconds(seconds):
+    if seconds < 0.001:
+        return f"{seconds * 1000:.3f} ms"
     return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.2f} s"
 
 
@@ -113,12 +115,17 @@ def memory_row(lifecycle, listing):
 
 
 def durable_row(durable):
-    ratio = statistics.median(durable["save_metadata"]) / statistics.median(durable["fsync_write"])
+    # Every fourth save also syncs the journal, which the median hides, so the verdict uses the mean as well.
+    median_ratio = statistics.median(durable["save_metadata"]) / statistics.median(durable["fsync_write"])
+    mean_ratio = statistics.fmean(durable["save_metadata"]) / statistics.fmean(durable["fsync_write"])
     return (
         f"| one transition's durable writes ({durable['metadata_bytes']:,} bytes) "
-        f"| `InstanceStore.saveMetadata`: {spread(durable['save_metadata'], 'percentiles')} "
-        f"| open, write, fsync, close of the same bytes: {spread(durable['fsync_write'], 'percentiles')} "
-        f"| ratio {ratio:.2f} (target ≤ 2): {verdict(ratio <= 2)} |"
+        f"| `InstanceStore.saveMetadata`: {spread(durable['save_metadata'], 'percentiles')}, "
+        f"mean {milliseconds(statistics.fmean(durable['save_metadata']))} "
+        f"| open, write, fsync, close of the same bytes: {spread(durable['fsync_write'], 'percentiles')}, "
+        f"mean {milliseconds(statistics.fmean(durable['fsync_write']))} "
+        f"| ratio of medians {median_ratio:.2f}, of means {mean_ratio:.2f} (target ≤ 2): "
+        f"{verdict(max(median_ratio, mean_ratio) <= 2)} |"
     )
 
 
@@ -182,7 +189,7 @@ def render(context):
         + f"{statistics.median(s['image_bytes'] for s in lifecycle['stint']) / 2**20:.0f} MiB, direct "
         + f"{statistics.median(s['image_bytes'] for s in lifecycle['raw']) / 2**20:.0f} MiB (medians).",
         "",
-        "**Listing.** The instance directories are generated from the metadata.json files of the benchmark's own",
+        "**Listing.** The instance directories are generated from the metadata of the benchmark's own",
         "instance in standby and in stopped (half each), with new ids, names and times. `stint serve` and nginx",
         "serving a static file with the bytes of Stint's response each get "
         + f"{context['wrk_runs']} runs of `wrk -t2 -c16 -d10s --timeout 30s --latency`",
@@ -197,13 +204,13 @@ def render(context):
         "",
         "**Durable writes.** `Benchmarks/DurableWriteBenchmark` alternates `InstanceStore.saveMetadata` and one",
         "open, write, fsync and close of the same encoded bytes, "
-        + f"{len(durable['save_metadata'])} times each. A save records one transition: temporary",
-        "file, write, fsync, rename, directory fsync, then the SQLite journal insert. It starts from the standby",
-        "metadata of the lifecycle instance.",
+        + f"{len(durable['save_metadata'])} times each. A save records one transition: JSON encoding,",
+        "an in-place write of the older of the two metadata slots with `fdatasync`, then the SQLite journal insert",
+        "(WAL, `synchronous=FULL`). It starts from the standby metadata of the lifecycle instance.",
         "",
         "**Cold start.** The wall time of `stint ps`, and the time from launching `stint serve` to the first complete",
-        "`GET /instances` response, against `cat DATA/instances/*/metadata.json > /dev/null`. The page cache is warm",
-        "for all three.",
+        "`GET /instances` response, against `cat DATA/instances/*/metadata.[01] > /dev/null`, which reads both",
+        "metadata slots of every instance, as Stint does. The page cache is warm for all three.",
         "",
         "**Memory.** VmRSS from `/proc/PID/status` of the monitor while the guest runs (each round), and of the server",
         "after the wrk runs at the largest size. Private and Pss come from `/proc/PID/smaps_rollup`.",

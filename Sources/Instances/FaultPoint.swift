@@ -49,6 +49,9 @@ public enum FaultPoint {
         kill(getpid(), SIGKILL)
     }
 
+    /// Returns whether `STINT_FAULT_POINT` names `name`, for a point whose condition costs work to check.
+    static func isArmed(_ name: String) -> Bool { armed == name }
+
     /// Returns the environment for a monitor process: the current one without `STINT_FAULT_POINT`, with
     /// `STINT_MONITOR_FAULT_POINT` in its place when set.
     static func monitorEnvironment() -> [String: String] {

@@ -94,7 +94,7 @@ extension InstanceManager {
                 throw DurableFile.systemError("rename to \(trash)", paths.directory)
             }
             try DurableFile.syncDirectory(store.instancesDirectory)
-            MetadataCache.shared.remove(at: paths.metadata)
+            MetadataCache.shared.remove(in: paths.directory)
             FaultPoint.reach("delete.after-rename")
             return trash
         }
@@ -117,7 +117,7 @@ extension InstanceManager {
         // NOTE: if the process dies after this write and before the directory is renamed, the instance stays
         // listed although the journal already closed it. A later transition with the same sequence is then ignored.
         try Journal(dataDirectory: store.dataDirectory).append(
-            entries, instanceID: metadata.id, instanceName: metadata.name)
+            entries, instanceID: metadata.id, instanceName: metadata.name, durable: true)
         metadata.journalOutbox.removeAll()
     }
 
@@ -142,7 +142,7 @@ extension InstanceManager {
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
             try prepare(temporary)
-            try DurableFile.write(try InstanceStore.encode(metadata), to: temporary.metadata)
+            try temporary.metadataSlots.create(try InstanceStore.encode(metadata))
             guard rename(temporary.directory, final.directory) == 0 else {
                 throw DurableFile.systemError("rename to \(final.directory)", temporary.directory)
             }

@@ -56,7 +56,7 @@ extension InstanceManager {
     }
 
     /// Copies the transitions that a process killed between its metadata write and its journal write left in
-    /// `metadata.json` into the journal, so that a read does not wait for the instance's next operation to see
+    /// the metadata into the journal, so that a read does not wait for the instance's next operation to see
     /// them. Without them, usage would bill the phase before the lost transition up to now.
     ///
     /// Runs without the instance locks: an outbox entry is final once its metadata file is written, and the

@@ -1,7 +1,7 @@
 import Hypervisor
 import PhaseTracking
 
-/// The content of `<data>/instances/<id>/metadata.json`. Every change of phase is written together with the
+/// The content of `<data>/instances/<id>/metadata.0` and `metadata.1` (see `MetadataSlots`). Every change of phase is written together with the
 /// tracker in one atomic write of this file.
 public struct InstanceMetadata: Codable, Sendable, Equatable {
     /// The file format version; a file from a newer Stint is rejected instead of misread.

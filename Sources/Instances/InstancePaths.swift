@@ -6,7 +6,7 @@ public struct InstancePaths: Sendable {
         self.directory = directory
     }
 
-    public var metadata: String { directory + "/metadata.json" }
+    public var metadataSlots: MetadataSlots { MetadataSlots(directory: directory) }
     public var lock: String { directory + "/lock" }
     public var logs: String { directory + "/logs" }
     public var serialLog: String { logs + "/serial.log" }

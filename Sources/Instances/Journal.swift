@@ -6,7 +6,12 @@ import PhaseTracking
 #endif
 
 /// The durable, ordered record of every transition of every instance, kept after instances are deleted:
-/// `<data>/usage.db`, SQLite in WAL mode with `synchronous=FULL`.
+/// `<data>/usage.db`, SQLite in WAL mode.
+///
+/// Commits use `synchronous=NORMAL` unless the caller asks for a durable append. A commit without its own sync
+/// survives a crash of the process but perhaps not a power loss. Its entries stay in the instance metadata's
+/// outbox until a durable append, whose sync of the WAL also covers every earlier commit, and are copied again from
+/// there if a power loss took them.
 ///
 /// Each process opens its own connection per use; SQLite's file locks order writers from the CLI, the server and
 /// the monitors. Entries are unique by (instance, sequence), so copying the same pending entry twice stores it once.
@@ -19,19 +24,31 @@ public final class Journal {
         connection = try JournalConnection.shared(path: dataDirectory + "/usage.db")
     }
 
-    /// Stores `entries` of one instance in one transaction; entries already stored are left as they are.
+    /// Stores `entries` of one instance in one transaction; entries already stored are left as they are. With
+    /// `durable`, the commit syncs the WAL, which makes these entries and every earlier commit survive a power loss.
+    /// Returns whether that happened: false without `durable`, and false when nothing was new, because then nothing
+    /// was committed and nothing was synced.
     ///
-    /// `metadata.json` keeps copied entries until its next write, so most calls repeat entries the journal already
-    /// has. A read finds those first, and when nothing is new no write transaction (and no WAL sync) happens.
-    func append(_ entries: [PendingJournalEntry], instanceID: String, instanceName: String) throws {
-        guard let lowest = entries.map(\.sequence).min(), let highest = entries.map(\.sequence).max() else { return }
-        try connection.use { database in
-            let stored = try database.query(
-                "SELECT sequence FROM transitions WHERE instance_id = ? AND sequence BETWEEN ? AND ?",
-                [.text(instanceID), .integer(Int64(lowest)), .integer(Int64(highest))])
-            let storedSequences = Set(stored.compactMap { $0.first?.integer })
-            let newEntries = entries.filter { !storedSequences.contains(Int64($0.sequence)) }
-            guard !newEntries.isEmpty else { return }
+    /// The metadata keeps entries until a durable append, so most calls repeat entries the journal already has.
+    /// A read finds those first, and when nothing is new no write transaction (and no WAL sync) happens.
+    @discardableResult
+    func append(_ entries: [PendingJournalEntry], instanceID: String, instanceName: String, durable: Bool = false)
+        throws -> Bool
+    {
+        guard let lowest = entries.map(\.sequence).min(), let highest = entries.map(\.sequence).max() else {
+            return false
+        }
+        return try connection.use { database in
+            let newEntries = try Self.missing(entries, instanceID: instanceID, from: lowest, to: highest, in: database)
+            guard !newEntries.isEmpty else { return false }
+            if durable {
+                try database.execute("PRAGMA synchronous=FULL")
+            }
+            defer {
+                if durable {
+                    try? database.execute("PRAGMA synchronous=NORMAL")
+                }
+            }
             try database.transaction {
                 for entry in newEntries {
                     try database.query(
@@ -49,7 +66,27 @@ public final class Journal {
                         ])
                 }
             }
+            return durable
         }
+    }
+
+    /// Returns the entries of `entries` that the journal does not have.
+    func missing(_ entries: [PendingJournalEntry], instanceID: String) throws -> [PendingJournalEntry] {
+        guard let lowest = entries.map(\.sequence).min(), let highest = entries.map(\.sequence).max() else { return [] }
+        return try connection.use { database in
+            try Self.missing(entries, instanceID: instanceID, from: lowest, to: highest, in: database)
+        }
+    }
+
+    private static func missing(
+        _ entries: [PendingJournalEntry], instanceID: String, from lowest: Int, to highest: Int,
+        in database: SQLiteDatabase
+    ) throws -> [PendingJournalEntry] {
+        let stored = try database.query(
+            "SELECT sequence FROM transitions WHERE instance_id = ? AND sequence BETWEEN ? AND ?",
+            [.text(instanceID), .integer(Int64(lowest)), .integer(Int64(highest))])
+        let storedSequences = Set(stored.compactMap { $0.first?.integer })
+        return entries.filter { !storedSequences.contains(Int64($0.sequence)) }
     }
 
     /// Returns the entries of one instance with a sequence above `afterSequence`, in order, at most `limit`.

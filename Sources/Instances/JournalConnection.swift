@@ -5,7 +5,7 @@ import Synchronization
     import Glibc
 #endif
 
-/// The SQLite connection a process keeps for one journal file: opened, switched to WAL with `synchronous=FULL`, and
+/// The SQLite connection a process keeps for one journal file: opened, switched to WAL with `synchronous=NORMAL`, and
 /// given its schema once, then shared by every `Journal` of that file in the process.
 final class JournalConnection: @unchecked Sendable {
     // @unchecked Sendable: `database` is only touched inside `use`, which holds `lock`, so one thread at a time
@@ -20,7 +20,7 @@ final class JournalConnection: @unchecked Sendable {
     private init(path: String) throws {
         database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode=WAL")
-        try database.execute("PRAGMA synchronous=FULL")
+        try database.execute("PRAGMA synchronous=NORMAL")
         try database.execute(
             """
             CREATE TABLE IF NOT EXISTS transitions (

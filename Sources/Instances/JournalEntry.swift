@@ -10,7 +10,7 @@ public enum TransitionSource: String, Codable, Sendable {
     case reconciliation
 }
 
-/// A transition waiting in `metadata.json` to be copied into the journal. Metadata is written first, so a crash
+/// A transition waiting in the metadata to be copied into the journal. Metadata is written first, so a crash
 /// between the two writes leaves the entry here. The next operation on the instance and every journal read
 /// (usage, feeds, metrics) copy it.
 public struct PendingJournalEntry: Codable, Sendable, Equatable {

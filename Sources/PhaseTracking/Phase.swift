@@ -1,5 +1,5 @@
 /// The accounting name of an instance's state. The raw values are stable: they appear on the API,
-/// in `metadata.json` and in the journal.
+/// in the instance metadata and in the journal.
 public enum Phase: String, Codable, CaseIterable, Sendable, Comparable {
     case created
     case initializing

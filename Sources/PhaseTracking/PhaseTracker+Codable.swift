@@ -1,4 +1,4 @@
-/// The tracker's form in `metadata.json`:
+/// The tracker's form in the instance metadata:
 /// `{"current": "running", "since": {...}, "first": {...}, "accrued_ns": {"running": 123}, "transitions": 3}`.
 /// `{}` (metadata written before phases existed) decodes to an empty tracker.
 extension PhaseTracker: Codable {

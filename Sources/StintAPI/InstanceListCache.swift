@@ -8,7 +8,7 @@ import Synchronization
 /// again.
 ///
 /// The views of instances that are not live are encoded once. They are encoded again only when inotify reports a
-/// change to their `metadata.json` or to the set of instance directories. A response writes only each current
+/// change to their metadata slots or to the set of instance directories. A response writes only each current
 /// phase's total as of its own time. Live instances (and any with an operation in progress or an error) are derived and
 /// encoded on every request, because their state depends on processes, not only on files. Without inotify (the
 /// kernel refuses an instance or a watch), every request rescans the data directory.
@@ -143,7 +143,7 @@ final class InstanceListCache: Sendable {
             if event.endsWatch {
                 state.idsByWatch[event.watch] = nil
                 state.stale.insert(id)
-            } else if event.name == "metadata.json" || event.name.isEmpty {
+            } else if MetadataSlots.fileNames.contains(event.name) || event.name.isEmpty {
                 state.stale.insert(id)
             }
         }

@@ -60,7 +60,7 @@ import Testing
             return object?["sequence"] as? Int
         }
         #expect(sequences == Array(1...transitionCount))
-        // Entries may stay in the outbox after they reached the journal; the next metadata write drops them.
+        // Entries stay in the outbox after they reached the journal, until an append that syncs the journal.
         let outbox = (metadata["journal_outbox"] as? [[String: Any]] ?? []).compactMap { $0["sequence"] as? Int }
         #expect(Set(outbox).isSubset(of: Set(sequences)))
     }

@@ -97,7 +97,7 @@ final class StintHarness {
 
     /// The raw metadata of an instance, for facts the CLI does not show (process ids, transition counts).
     func metadata(_ id: String) throws -> [String: Any] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(dataDirectory)/instances/\(id)/metadata.json"))
+        let data = try MetadataSlots(directory: "\(dataDirectory)/instances/\(id)").readCurrent().body
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
     }
 

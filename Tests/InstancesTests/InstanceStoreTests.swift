@@ -41,12 +41,13 @@ import Testing
         journaled.journalOutbox.removeAll()
         #expect(try store.loadMetadata(id: metadata.id) == metadata || store.loadMetadata(id: metadata.id) == journaled)
 
-        let attributes = try FileManager.default.attributesOfItem(atPath: store.paths(forID: metadata.id).metadata)
+        let slots = store.paths(forID: metadata.id).metadataSlots
+        let attributes = try FileManager.default.attributesOfItem(atPath: slots.path(slot: 0))
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let dataAttributes = try FileManager.default.attributesOfItem(atPath: directory)
         #expect((dataAttributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.paths(forID: metadata.id).directory)
-        #expect(leftovers == ["metadata.json"])
+        #expect(leftovers == ["metadata.0"])
         let journal = try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id)
         #expect(journal.map(\.to) == ["created"])
     }
@@ -54,11 +55,10 @@ import Testing
     @Test func metadataWithoutPhasesLoadsEmptyTracker() throws {
         let metadata = makeMetadata(name: "legacy")
         try install(metadata)
-        let path = store.paths(forID: metadata.id).metadata
-        var object =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let slots = store.paths(forID: metadata.id).metadataSlots
+        var object = try JSONSerialization.jsonObject(with: slots.readCurrent().body) as? [String: Any]
         object?.removeValue(forKey: "phases")
-        try JSONSerialization.data(withJSONObject: object ?? [:]).write(to: URL(fileURLWithPath: path))
+        try slots.write(try JSONSerialization.data(withJSONObject: object ?? [:]))
 
         var loaded = try store.loadMetadata(id: metadata.id)
         #expect(loaded.phases.isEmpty)
@@ -74,13 +74,27 @@ import Testing
         #expect(loaded.phases.currentPhase == .stopped)
     }
 
-    @Test(arguments: ["", "{\"id\": ", "garbage\u{0}\u{1}", "{\"format_version\": \"one\"}", "[]"])
-    func corruptMetadataShowsUnknownAlone(content: String) throws {
+    /// A complete slot whose JSON is wrong, and slot files that are not slots at all, both in every slot.
+    @Test(arguments: [
+        (content: "", asFile: false), (content: "{\"id\": ", asFile: false),
+        (content: "garbage\u{0}\u{1}", asFile: false),
+        (content: "{\"format_version\": \"one\"}", asFile: false), (content: "[]", asFile: false),
+        (content: "", asFile: true), (content: "{\"id\": \"x\"}", asFile: true),
+        (content: "stint-metadata 1 generation=9 length=99999 crc32=00000000\n{}", asFile: true),
+    ])
+    func corruptMetadataShowsUnknownAlone(content: String, asFile: Bool) throws {
         let healthy = makeMetadata(name: "healthy")
         let broken = makeMetadata(name: "broken")
         try install(healthy)
         try install(broken)
-        try Data(content.utf8).write(to: URL(fileURLWithPath: store.paths(forID: broken.id).metadata))
+        let slots = store.paths(forID: broken.id).metadataSlots
+        if asFile {
+            for slot in MetadataSlots.fileNames.indices {
+                try Data(content.utf8).write(to: URL(fileURLWithPath: slots.path(slot: slot)))
+            }
+        } else {
+            try slots.write(Data(content.utf8))
+        }
 
         let manager = try InstanceManager(
             configuration: ManagerConfiguration(dataDirectory: directory, stintExecutable: "/bin/false"))
@@ -88,7 +102,7 @@ import Testing
         #expect(statuses.count == 2)
         let brokenStatus = try #require(statuses.first { $0.id == broken.id })
         #expect(brokenStatus.state == .unknown)
-        #expect(brokenStatus.stateError?.contains(store.paths(forID: broken.id).metadata) == true)
+        #expect(brokenStatus.stateError?.contains(slots.directory) == true)
         let healthyStatus = try #require(statuses.first { $0.id == healthy.id })
         #expect(healthyStatus.state == .created)
         #expect(healthyStatus.phases?.currentPhase == .created)
@@ -98,10 +112,10 @@ import Testing
     @Test func newerFormatIsRejectedWithAdvice() throws {
         let metadata = makeMetadata(name: "future")
         try install(metadata)
-        let path = store.paths(forID: metadata.id).metadata
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let slots = store.paths(forID: metadata.id).metadataSlots
+        let text = String(decoding: try slots.readCurrent().body, as: UTF8.self)
             .replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 99")
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try slots.write(Data(text.utf8))
         do {
             _ = try store.loadMetadata(id: metadata.id)
             Issue.record("newer format accepted")

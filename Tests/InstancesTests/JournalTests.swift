@@ -41,8 +41,12 @@ import Testing
             clock = clock.adding(nanoseconds: 2_000_000_000)
             metadata.transition(to: phase, at: clock)
         }
-        try Journal(dataDirectory: directory).append(
-            metadata.journalOutbox, instanceID: metadata.id, instanceName: metadata.name)
+        // A durable append reports the sync only when it committed something.
+        for expected in [true, false] {
+            let synced = try Journal(dataDirectory: directory).append(
+                metadata.journalOutbox, instanceID: metadata.id, instanceName: metadata.name, durable: true)
+            #expect(synced == expected)
+        }
 
         let reopened = try Journal(dataDirectory: directory)
         let next = try reopened.transitions(instanceID: metadata.id, afterSequence: 5, limit: 100)
@@ -73,7 +77,7 @@ import Testing
         try FileManager.default.createDirectory(
             atPath: store.paths(forID: metadata.id).directory, withIntermediateDirectories: true)
         // The metadata write lands but the process dies before the journal write.
-        try DurableFile.write(try InstanceStore.encode(metadata), to: store.paths(forID: metadata.id).metadata)
+        try store.paths(forID: metadata.id).metadataSlots.write(try InstanceStore.encode(metadata))
         #expect(try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id).isEmpty)
 
         var loaded = try store.loadMetadata(id: metadata.id)

@@ -45,7 +45,7 @@ import Testing
 
         #expect(manager.removeLeftovers() == [consumed])
         #expect(!FileManager.default.fileExists(atPath: consumed))
-        #expect(FileManager.default.fileExists(atPath: paths.metadata))
+        #expect(paths.metadataSlots.exist)
         #expect(manager.diagnose().isEmpty)
     }
 
@@ -76,20 +76,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: paths.snapshotDirectory))
     }
 
-    @Test func journalSkipsStoredEntriesAndKeepsNewOnes() throws {
-        var metadata = try install(name: "journaled")
-        // The outbox was copied by the save above and is still in metadata.json, as after every operation.
+    @Test func journalKeepsEntriesInTheOutboxUntilASyncedAppend() throws {
+        let metadata = try install(name: "journaled")
+        // The journal has the created entry, committed without a sync, so the entry stays in the outbox.
         var reloaded = try manager.store.loadMetadata(id: metadata.id)
-        #expect(reloaded.journalOutbox.count == 1)
+        #expect(reloaded.journalOutbox.map(\.sequence) == [1])
+        #expect(try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id).map(\.sequence) == [1])
 
-        metadata.transition(to: .stopped, at: SystemClock().now())
-        reloaded.journalOutbox += metadata.journalOutbox.filter { $0.sequence > 1 }
-        manager.store.flushJournal(&reloaded)
-        #expect(reloaded.journalOutbox.isEmpty)
-
-        let journal = try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id)
-        #expect(journal.map(\.sequence) == [1, 2])
-        #expect(journal.map(\.to) == ["created", "stopped"])
+        // Each transition is stored once. The outbox empties at the append that syncs, when it holds the threshold.
+        let threshold = InstanceStore.outboxSyncThreshold
+        for (index, phase) in [Phase.stopped, .initializing, .running, .paused, .running].enumerated() {
+            let sequence = index + 2
+            reloaded.transition(to: phase, at: SystemClock().now())
+            try manager.store.saveMetadata(&reloaded)
+            let firstUnsynced = sequence / threshold * threshold + 1
+            let expected = firstUnsynced <= sequence ? Array(firstUnsynced...sequence) : []
+            #expect(reloaded.journalOutbox.map(\.sequence) == expected, "after sequence \(sequence)")
+            let journal = try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id)
+            #expect(journal.map(\.sequence) == Array(1...sequence))
+        }
     }
 
     @Test func staleImageDoesNotPassForNewStandby() throws {

@@ -97,26 +97,32 @@ import Testing
 
         // An instance renamed by hand in its metadata moves to its new place in the order.
         let twoID = try manager.store.resolve("two")
-        let metadataPath = manager.store.paths(forID: twoID).metadata
-        let edited = try String(contentsOfFile: metadataPath, encoding: .utf8)
-            .replacingOccurrences(of: "\"name\" : \"two\"", with: "\"name\" : \"aaa\"")
-        try edited.write(toFile: metadataPath, atomically: false, encoding: .utf8)
+        let slots = manager.store.paths(forID: twoID).metadataSlots
+        let edited = try #require(
+            String(data: try slots.readCurrent().body, encoding: .utf8)?
+                .replacingOccurrences(of: "\"name\" : \"two\"", with: "\"name\" : \"aaa\""))
+        try slots.write(Data(edited.utf8))
         #expect(listBody() == (try freshBody()))
         #expect(listBody().hasPrefix("[{\"command\""))
         #expect(listBody().contains("\"name\":\"aaa\""))
 
-        // A file damaged in place shows as Unknown with its error, and repairing it brings the view back.
-        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: metadataPath))
+        // Slots damaged in place show as Unknown with the error, and a new write brings the view back.
+        for slot in MetadataSlots.fileNames.indices {
+            try Data("{ not json".utf8).write(to: URL(fileURLWithPath: slots.path(slot: slot)))
+        }
         #expect(listBody() == (try freshBody()))
         #expect(listBody().contains("\"state\":\"Unknown\""))
-        try edited.write(toFile: metadataPath, atomically: true, encoding: .utf8)
+        try slots.write(Data(edited.utf8))
         #expect(listBody() == (try freshBody()))
+        #expect(listBody().contains("\"name\":\"aaa\""))
 
         // Truncation in place raises only a modification event, with no close.
-        #expect(truncate(metadataPath, 0) == 0)
+        for slot in MetadataSlots.fileNames.indices {
+            #expect(truncate(slots.path(slot: slot), 0) == 0)
+        }
         #expect(listBody() == (try freshBody()))
         #expect(listBody().contains("\"state\":\"Unknown\""))
-        try edited.write(toFile: metadataPath, atomically: true, encoding: .utf8)
+        try slots.write(Data(edited.utf8))
         #expect(listBody() == (try freshBody()))
 
         // A directory removed by hand disappears from the list.

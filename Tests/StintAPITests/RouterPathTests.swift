@@ -48,10 +48,7 @@ import Testing
         try fixture.createInstanceWithoutBooting(name: "known")
         let marker = "stint-escape-\(UInt32.random(in: 0...UInt32.max))"
         let before = fixture.directory.entriesOutsideData()
-        let metadataBefore = try Data(
-            contentsOf: URL(
-                fileURLWithPath: fixture.directory.path + "/instances/"
-                    + fixture.directory.instanceIDs()[0] + "/metadata.json"))
+        let metadataBefore = try fixture.directory.metadataBytes(fixture.directory.instanceIDs()[0])
 
         let references = [
             "..", "%2e%2e", "%2E%2E", ".%2e", "%2e.", "..%2F..%2F\(marker)", "..%2f..%2f..%2f\(marker)",
@@ -80,10 +77,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)"))
         #expect(!FileManager.default.fileExists(atPath: "/\(marker)"))
         #expect(fixture.directory.instanceIDs().count == 1)
-        let metadataAfter = try Data(
-            contentsOf: URL(
-                fileURLWithPath: fixture.directory.path + "/instances/"
-                    + fixture.directory.instanceIDs()[0] + "/metadata.json"))
+        let metadataAfter = try fixture.directory.metadataBytes(fixture.directory.instanceIDs()[0])
         #expect(metadataAfter == metadataBefore, "a traversal request changed the existing instance")
     }
 

@@ -98,11 +98,11 @@ final class LedgerWorkspace {
         return result.output
     }
 
-    /// Reads the raw `metadata.json` of an instance.
+    /// Reads the current raw metadata of an instance.
     func metadata(_ id: String) throws -> [String: Any] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(dataDirectory)/instances/\(id)/metadata.json"))
+        let data = try MetadataSlots(directory: "\(dataDirectory)/instances/\(id)").readCurrent().body
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw TestFailure("metadata.json of \(id) is not a JSON object")
+            throw TestFailure("the metadata of \(id) is not a JSON object")
         }
         return object
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Instances
 
 #if canImport(Glibc)
     import Glibc
@@ -29,9 +30,14 @@ final class TestDataDirectory {
         cleanUp()
     }
 
+    /// The current metadata document of an instance, as stored.
+    func metadataBytes(_ id: String) throws -> Data {
+        try MetadataSlots(directory: "\(path)/instances/\(id)").readCurrent().body
+    }
+
     /// The raw metadata of an instance, for facts the API does not show (process ids).
     func metadata(_ id: String) throws -> [String: Any] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(path)/instances/\(id)/metadata.json"))
+        let data = try metadataBytes(id)
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw TestFailure("metadata of instance \(id) is not a JSON object")
         }
@@ -60,8 +66,7 @@ final class TestDataDirectory {
     func cleanUp() {
         let instances = path + "/instances"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: instances)) ?? [] {
-            let file = "\(instances)/\(entry)/metadata.json"
-            guard let data = FileManager.default.contents(atPath: file),
+            guard let data = try? MetadataSlots(directory: "\(instances)/\(entry)").readCurrent().body,
                 let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let processes = object["processes"] as? [String: Any]
             else { continue }

@@ -1,0 +1,215 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The two files that hold an instance's metadata, `metadata.0` and `metadata.1`, written in turn.
+///
+/// Each file starts with one header line, `stint-metadata 1 generation=G length=L crc32=C`, followed by L bytes of
+/// JSON and padding spaces. The checksum covers the header up to ` crc32=` and the JSON. A write overwrites the slot
+/// that does not hold the current generation, in place, with generation G+1, and syncs it with one `fdatasync`. The
+/// files keep their size and blocks, so no rename and no directory sync is needed. A crash during a write leaves that
+/// slot with a wrong checksum, and readers take the other slot, which contains the previous version. Readers need no
+/// lock: a slot being written fails its checksum until the write is complete.
+public struct MetadataSlots: Sendable {
+    /// One complete, checksummed version of the metadata.
+    public struct Record: Sendable {
+        public let slot: Int
+        public let generation: UInt64
+        public let checksum: UInt32
+        /// The JSON document.
+        public let body: Data
+    }
+
+    /// The state of one slot file.
+    enum Content {
+        case missing
+        case invalid(String)
+        case valid(Record)
+    }
+
+    public static let fileNames = ["metadata.0", "metadata.1"]
+    static let magic = "stint-metadata 1"
+    /// Slot files grow in steps of this many bytes and never shrink, so most writes change no file size.
+    static let allocationUnit = 4096
+    /// A slot larger than this is treated as damaged rather than read into memory.
+    static let maximumFileSize = 16 << 20
+
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func path(slot: Int) -> String { directory + "/" + Self.fileNames[slot] }
+
+    /// True when either slot file exists.
+    public var exist: Bool {
+        Self.fileNames.indices.contains { access(path(slot: $0), F_OK) == 0 }
+    }
+
+    /// Returns the newest complete version. Throws `corrupt` when neither slot contains one, naming both files and
+    /// what is wrong with each.
+    public func readCurrent() throws -> Record {
+        let contents = Self.fileNames.indices.map(read(slot:))
+        if let current = Self.newest(contents) { return current }
+        var problems: [String] = []
+        for (slot, content) in contents.enumerated() {
+            switch content {
+            case .missing: problems.append("'\(path(slot: slot))' is missing")
+            case .invalid(let reason): problems.append("'\(path(slot: slot))' \(reason)")
+            case .valid: break
+            }
+        }
+        let advice =
+            "run 'stint doctor --move-aside \((directory as NSString).lastPathComponent)' to move the instance aside"
+        if contents.allSatisfy({ if case .missing = $0 { true } else { false } }) {
+            throw InstancesError(
+                .corrupt,
+                "no metadata in '\(directory)': both slot files are missing; \(advice)")
+        }
+        throw InstancesError(
+            .corrupt,
+            "no complete metadata in '\(directory)': \(problems.joined(separator: ", ")); \(advice)")
+    }
+
+    /// Writes a new instance's first version into both slots and syncs the directory. The caller publishes the
+    /// directory afterwards.
+    public func create(_ body: Data) throws {
+        for slot in Self.fileNames.indices {
+            try write(body, generation: 1, slot: slot, paddedTo: 0)
+        }
+        try DurableFile.syncDirectory(directory)
+    }
+
+    /// Writes `body` as the next generation into the slot that does not hold the current one. The caller holds the
+    /// instance lock. On failure the current version stays readable.
+    public func write(_ body: Data) throws {
+        let contents = Self.fileNames.indices.map(read(slot:))
+        let current = Self.newest(contents)
+        let target = current.map { 1 - $0.slot } ?? 0
+        let size = Self.fileSize(path(slot: target)) ?? 0
+        try write(body, generation: (current?.generation ?? 0) + 1, slot: target, paddedTo: size)
+        if case .missing = contents[target] {
+            try DurableFile.syncDirectory(directory)
+        }
+    }
+
+    private func write(_ body: Data, generation: UInt64, slot: Int, paddedTo minimumSize: Int) throws {
+        let path = path(slot: slot)
+        var bytes = Self.encode(body, generation: generation)
+        let unit = Self.allocationUnit
+        let size = max(minimumSize, (bytes.count + unit - 1) / unit * unit)
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: size - bytes.count))
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw DurableFile.systemError("open", path) }
+        defer { close(descriptor) }
+        try bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count {
+                let written = pwrite(descriptor, base + offset, buffer.count - offset, off_t(offset))
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw DurableFile.systemError("write", path)
+                }
+                offset += written
+            }
+        }
+        guard fdatasync(descriptor) == 0 else { throw DurableFile.systemError("fdatasync", path) }
+    }
+
+    /// Returns the header line, the JSON and a newline of one slot.
+    static func encode(_ body: Data, generation: UInt64) -> [UInt8] {
+        let prefix = Array("\(magic) generation=\(generation) length=\(body.count)".utf8)
+        let checksum = CRC32.update(CRC32.update(0, prefix), body)
+        var bytes = prefix
+        bytes.reserveCapacity(prefix.count + body.count + 32)
+        bytes.append(contentsOf: " crc32=\(hex(checksum))\n".utf8)
+        bytes.append(contentsOf: body)
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    func read(slot: Int) -> Content {
+        let path = path(slot: slot)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            return errno == ENOENT ? .missing : .invalid("cannot be opened: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            return .invalid("cannot be examined: \(String(cString: strerror(errno)))")
+        }
+        let size = Int(info.st_size)
+        guard size <= Self.maximumFileSize else { return .invalid("is larger than \(Self.maximumFileSize) bytes") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < size {
+            let count = bytes.withUnsafeMutableBytes { buffer in
+                pread(descriptor, buffer.baseAddress.map { $0 + filled }, size - filled, off_t(filled))
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .invalid("cannot be read: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            filled += count
+        }
+        return Self.parse(bytes[0..<filled], slot: slot)
+    }
+
+    /// Checks one slot's bytes: the header, the length and the checksum.
+    static func parse(_ bytes: ArraySlice<UInt8>, slot: Int) -> Content {
+        guard !bytes.isEmpty else { return .invalid("is empty") }
+        guard let newline = bytes.prefix(128).firstIndex(of: UInt8(ascii: "\n")),
+            let header = String(validating: bytes[bytes.startIndex..<newline], as: UTF8.self),
+            header.hasPrefix(magic + " ")
+        else {
+            return .invalid("does not start with a '\(magic)' header line")
+        }
+        var fields: [Substring: Substring] = [:]
+        for field in header.dropFirst(magic.count + 1).split(separator: " ") {
+            guard let equals = field.firstIndex(of: "=") else { continue }
+            fields[field[..<equals]] = field[field.index(after: equals)...]
+        }
+        guard let generation = fields["generation"].flatMap({ UInt64($0) }),
+            let length = fields["length"].flatMap({ Int($0) }),
+            let stored = fields["crc32"].flatMap({ UInt32($0, radix: 16) }),
+            let crcRange = header.range(of: " crc32=")
+        else {
+            return .invalid("has a damaged header line")
+        }
+        let bodyStart = newline + 1
+        guard length >= 0, length <= bytes.endIndex - bodyStart else {
+            return .invalid("is shorter than the \(length) bytes its header announces (an interrupted write)")
+        }
+        let body = bytes[bodyStart..<(bodyStart + length)]
+        let checksum = CRC32.update(CRC32.update(0, header[..<crcRange.lowerBound].utf8), body)
+        guard checksum == stored else {
+            return .invalid("fails its checksum (an interrupted write or a damaged file)")
+        }
+        return .valid(Record(slot: slot, generation: generation, checksum: checksum, body: Data(body)))
+    }
+
+    /// Returns the valid record with the highest generation, or slot 0's when both have the same.
+    static func newest(_ contents: [Content]) -> Record? {
+        var best: Record?
+        for case .valid(let record) in contents where record.generation > best?.generation ?? 0 {
+            best = record
+        }
+        return best
+    }
+
+    static func fileSize(_ path: String) -> Int? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : nil
+    }
+
+    static func hex(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+}
