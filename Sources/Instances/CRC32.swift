@@ -10,11 +10,21 @@ enum CRC32 {
     }
 
     /// Continues the checksum `crc` (0 to start) over `bytes`.
-    static func update(_ crc: UInt32, _ bytes: some Sequence<UInt8>) -> UInt32 {
-        var value = ~crc
-        for byte in bytes {
-            value = table[Int((value ^ UInt32(byte)) & 0xFF)] ^ (value >> 8)
+    static func update(_ crc: UInt32, _ bytes: some Collection<UInt8>) -> UInt32 {
+        if let result = bytes.withContiguousStorageIfAvailable({ update(crc, UnsafeRawBufferPointer($0)) }) {
+            return result
         }
-        return ~value
+        return Array(bytes).withUnsafeBytes { update(crc, $0) }
+    }
+
+    /// Continues the checksum `crc` over raw bytes, reading the table without bounds checks.
+    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        table.withUnsafeBufferPointer { table in
+            var value = ~crc
+            for byte in bytes {
+                value = table[Int((value ^ UInt32(byte)) & 0xFF)] ^ (value >> 8)
+            }
+            return ~value
+        }
     }
 }

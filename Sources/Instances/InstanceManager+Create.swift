@@ -116,8 +116,9 @@ extension InstanceManager {
         }
         // NOTE: if the process dies after this write and before the directory is renamed, the instance stays
         // listed although the journal already closed it. A later transition with the same sequence is then ignored.
-        try Journal(dataDirectory: store.dataDirectory).append(
-            entries, instanceID: metadata.id, instanceName: metadata.name, durable: true)
+        let journal = try Journal(dataDirectory: store.dataDirectory)
+        try journal.append(entries, instanceID: metadata.id, instanceName: metadata.name)
+        try journal.sync()
         metadata.journalOutbox.removeAll()
     }
 
@@ -133,7 +134,6 @@ extension InstanceManager {
     /// Writes a new instance into a temporary directory and renames it into place, so a crash never leaves a
     /// half-made instance under a valid id. `prepare` fills the temporary directory (for example with a snapshot).
     func publish(_ metadata: InstanceMetadata, prepare: (InstancePaths) throws -> Void) throws {
-        var metadata = metadata
         let temporary = InstancePaths(directory: store.instancesDirectory + "/.creating-\(metadata.id)")
         let final = store.paths(forID: metadata.id)
         do {
@@ -147,7 +147,7 @@ extension InstanceManager {
                 throw DurableFile.systemError("rename to \(final.directory)", temporary.directory)
             }
             try DurableFile.syncDirectory(store.instancesDirectory)
-            store.flushJournal(&metadata)
+            store.flushJournal(metadata)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary.directory)
             throw InstancesError.failed("creating instance '\(metadata.name)'", error)

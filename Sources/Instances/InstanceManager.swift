@@ -8,6 +8,9 @@ import ProcessSupport
 /// does its work, records its transitions in the same metadata write as the state change, and releases the lock.
 /// Guests outlive the process that started them: each runs under its own monitor process.
 public final class InstanceManager: Sendable {
+    /// The seconds an operation may be given to stop a guest or to wait for a state, the same in the CLI and the API.
+    public static let timeoutRangeSeconds: ClosedRange<Double> = 0...3_600
+
     public let configuration: ManagerConfiguration
     public let store: InstanceStore
     let clock: any HostClock
@@ -127,7 +130,7 @@ public final class InstanceManager: Sendable {
         }
         defer { lock.unlock() }
 
-        store.flushJournal(&metadata)
+        store.flushJournal(metadata)
         try reconcile(&metadata, paths: paths)
         return try body(&metadata, paths)
     }

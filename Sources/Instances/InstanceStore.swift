@@ -72,6 +72,7 @@ public struct InstanceStore: Sendable {
     /// Writes an instance's metadata durably, then copies its pending transitions into the journal.
     /// The caller holds the instance lock.
     public func saveMetadata(_ metadata: inout InstanceMetadata) throws {
+        dropSyncedEntries(&metadata)
         try paths(forID: metadata.id).metadataSlots.write(try Self.encode(metadata))
         // The crash tests stop here only when this save carries a transition that the journal does not have yet.
         let faultPoint = "journal.after-metadata"
@@ -82,30 +83,35 @@ public struct InstanceStore: Sendable {
         {
             FaultPoint.reach(faultPoint)
         }
-        flushJournal(&metadata)
+        flushJournal(metadata)
     }
 
-    /// The number of outbox entries at which a journal append syncs the WAL and the outbox is emptied.
+    /// The number of outbox entries at which a save syncs the journal and drops the entries it has.
     static let outboxSyncThreshold = 4
 
-    /// Copies the metadata's pending transitions into the journal. Most appends commit without a sync and leave the
-    /// entries in the outbox. Once the outbox holds `outboxSyncThreshold` entries, the append syncs, and on success
-    /// the outbox is emptied in memory; the next metadata write persists that. So a transition costs one sync of
-    /// its metadata slot, plus a share of one WAL sync. On failure the entries stay in the metadata, and the next
-    /// operation on the instance or the next journal read copies them.
-    func flushJournal(_ metadata: inout InstanceMetadata) {
-        guard !metadata.journalOutbox.isEmpty else { return }
+    /// Syncs the journal and removes from the outbox every entry that the journal has, once the outbox contains
+    /// `outboxSyncThreshold` entries. Runs before the metadata is written. So a transition costs one sync of its
+    /// metadata slot, an unsynced journal commit, and a quarter of a journal sync. On failure the entries stay.
+    func dropSyncedEntries(_ metadata: inout InstanceMetadata) {
+        guard metadata.journalOutbox.count >= Self.outboxSyncThreshold else { return }
         do {
-            let synced = try Journal(dataDirectory: dataDirectory).append(
-                metadata.journalOutbox, instanceID: metadata.id, instanceName: metadata.name,
-                durable: metadata.journalOutbox.count >= Self.outboxSyncThreshold)
-            if synced {
-                metadata.journalOutbox.removeAll()
-            }
+            let journal = try Journal(dataDirectory: dataDirectory)
+            let missing = Set(try journal.missing(metadata.journalOutbox, instanceID: metadata.id).map(\.sequence))
+            try journal.sync()
+            metadata.journalOutbox.removeAll { !missing.contains($0.sequence) }
         } catch {
             // NOTE: a journal that keeps failing (full disk, damaged file) leaves the entries queued in the metadata,
             // so usage queries lag until the cause is fixed. Nothing is lost.
         }
+    }
+
+    /// Copies the metadata's pending transitions into the journal without a sync. They stay in the outbox until a
+    /// later save has synced the journal. On failure the next operation on the instance or the next journal read
+    /// copies them.
+    func flushJournal(_ metadata: InstanceMetadata) {
+        guard !metadata.journalOutbox.isEmpty else { return }
+        try? Journal(dataDirectory: dataDirectory).append(
+            metadata.journalOutbox, instanceID: metadata.id, instanceName: metadata.name)
     }
 
     /// Resolves a name or an id to an id. Ids win over names; names are unique.

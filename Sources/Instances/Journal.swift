@@ -8,47 +8,31 @@ import PhaseTracking
 /// The durable, ordered record of every transition of every instance, kept after instances are deleted:
 /// `<data>/usage.db`, SQLite in WAL mode.
 ///
-/// Commits use `synchronous=NORMAL` unless the caller asks for a durable append. A commit without its own sync
-/// survives a crash of the process but perhaps not a power loss. Its entries stay in the instance metadata's
-/// outbox until a durable append, whose sync of the WAL also covers every earlier commit, and are copied again from
-/// there if a power loss took them.
+/// Commits use `synchronous=NORMAL`: a commit survives a crash of the process but perhaps not a power loss. The
+/// entries therefore stay in the instance metadata's outbox, which is synced at every transition, until `sync()` has
+/// made them durable here, and are copied again from there if a power loss took them.
 ///
-/// Each process opens its own connection per use; SQLite's file locks order writers from the CLI, the server and
-/// the monitors. Entries are unique by (instance, sequence), so copying the same pending entry twice stores it once.
 public final class Journal {
     private let connection: JournalConnection
+    private let path: String
 
     /// Opens the journal of a data directory, creating it and its schema when missing. A process keeps one
     /// connection per journal file and reuses it, so opening is cheap after the first time.
     public init(dataDirectory: String) throws {
-        connection = try JournalConnection.shared(path: dataDirectory + "/usage.db")
+        path = dataDirectory + "/usage.db"
+        connection = try JournalConnection.shared(path: path)
     }
 
-    /// Stores `entries` of one instance in one transaction; entries already stored are left as they are. With
-    /// `durable`, the commit syncs the WAL, which makes these entries and every earlier commit survive a power loss.
-    /// Returns whether that happened: false without `durable`, and false when nothing was new, because then nothing
-    /// was committed and nothing was synced.
+    /// Stores `entries` of one instance in one transaction, without a sync; entries already stored are left as they
+    /// are.
     ///
-    /// The metadata keeps entries until a durable append, so most calls repeat entries the journal already has.
-    /// A read finds those first, and when nothing is new no write transaction (and no WAL sync) happens.
-    @discardableResult
-    func append(_ entries: [PendingJournalEntry], instanceID: String, instanceName: String, durable: Bool = false)
-        throws -> Bool
-    {
-        guard let lowest = entries.map(\.sequence).min(), let highest = entries.map(\.sequence).max() else {
-            return false
-        }
-        return try connection.use { database in
+    /// The metadata keeps entries until a sync, so most calls repeat entries the journal already has. A read finds
+    /// those first, and when nothing is new no write transaction happens.
+    func append(_ entries: [PendingJournalEntry], instanceID: String, instanceName: String) throws {
+        guard let lowest = entries.map(\.sequence).min(), let highest = entries.map(\.sequence).max() else { return }
+        try connection.use { database in
             let newEntries = try Self.missing(entries, instanceID: instanceID, from: lowest, to: highest, in: database)
-            guard !newEntries.isEmpty else { return false }
-            if durable {
-                try database.execute("PRAGMA synchronous=FULL")
-            }
-            defer {
-                if durable {
-                    try? database.execute("PRAGMA synchronous=NORMAL")
-                }
-            }
+            guard !newEntries.isEmpty else { return }
             try database.transaction {
                 for entry in newEntries {
                     try database.query(
@@ -66,7 +50,21 @@ public final class Journal {
                         ])
                 }
             }
-            return durable
+        }
+    }
+
+    /// Makes every transaction committed so far, by any process, survive a power loss: fsyncs the WAL and the
+    /// database file. A committed transaction is in one of the two, because SQLite overwrites WAL frames only after
+    /// a checkpoint has copied them into the database file.
+    func sync() throws {
+        for file in [path + "-wal", path] {
+            let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                if errno == ENOENT { continue }
+                throw DurableFile.systemError("open", file)
+            }
+            defer { close(descriptor) }
+            guard fsync(descriptor) == 0 else { throw DurableFile.systemError("fsync", file) }
         }
     }
 

@@ -22,11 +22,23 @@ public struct MetadataSlots: Sendable {
         public let body: Data
     }
 
-    /// The state of one slot file.
+    /// The state of one slot file. A candidate has a sound header and length; its checksum is checked only when
+    /// it is the newest, so a read checksums one slot unless the newer one is damaged.
     enum Content {
         case missing
         case invalid(String)
-        case valid(Record)
+        case candidate(Candidate)
+    }
+
+    /// A slot whose header and length are sound, with the bytes its checksum covers.
+    struct Candidate {
+        let record: Record
+        let headerPrefix: Substring.UTF8View
+        let storedChecksum: UInt32
+
+        var checksumMatches: Bool {
+            CRC32.update(CRC32.update(0, headerPrefix), record.body) == storedChecksum
+        }
     }
 
     public static let fileNames = ["metadata.0", "metadata.1"]
@@ -52,14 +64,14 @@ public struct MetadataSlots: Sendable {
     /// Returns the newest complete version. Throws `corrupt` when neither slot contains one, naming both files and
     /// what is wrong with each.
     public func readCurrent() throws -> Record {
-        let contents = Self.fileNames.indices.map(read(slot:))
-        if let current = Self.newest(contents) { return current }
+        var contents = Self.fileNames.indices.map(read(slot:))
+        if let current = Self.newest(&contents) { return current }
         var problems: [String] = []
         for (slot, content) in contents.enumerated() {
             switch content {
             case .missing: problems.append("'\(path(slot: slot))' is missing")
             case .invalid(let reason): problems.append("'\(path(slot: slot))' \(reason)")
-            case .valid: break
+            case .candidate: break
             }
         }
         let advice =
@@ -86,8 +98,8 @@ public struct MetadataSlots: Sendable {
     /// Writes `body` as the next generation into the slot that does not hold the current one. The caller holds the
     /// instance lock. On failure the current version stays readable.
     public func write(_ body: Data) throws {
-        let contents = Self.fileNames.indices.map(read(slot:))
-        let current = Self.newest(contents)
+        var contents = Self.fileNames.indices.map(read(slot:))
+        let current = Self.newest(&contents)
         let target = current.map { 1 - $0.slot } ?? 0
         let size = Self.fileSize(path(slot: target)) ?? 0
         try write(body, generation: (current?.generation ?? 0) + 1, slot: target, paddedTo: size)
@@ -161,7 +173,7 @@ public struct MetadataSlots: Sendable {
         return Self.parse(bytes[0..<filled], slot: slot)
     }
 
-    /// Checks one slot's bytes: the header, the length and the checksum.
+    /// Checks one slot's header and length; `Candidate.checksumMatches` checks the rest.
     static func parse(_ bytes: ArraySlice<UInt8>, slot: Int) -> Content {
         guard !bytes.isEmpty else { return .invalid("is empty") }
         guard let newline = bytes.prefix(128).firstIndex(of: UInt8(ascii: "\n")),
@@ -186,21 +198,29 @@ public struct MetadataSlots: Sendable {
         guard length >= 0, length <= bytes.endIndex - bodyStart else {
             return .invalid("is shorter than the \(length) bytes its header announces (an interrupted write)")
         }
-        let body = bytes[bodyStart..<(bodyStart + length)]
-        let checksum = CRC32.update(CRC32.update(0, header[..<crcRange.lowerBound].utf8), body)
-        guard checksum == stored else {
-            return .invalid("fails its checksum (an interrupted write or a damaged file)")
-        }
-        return .valid(Record(slot: slot, generation: generation, checksum: checksum, body: Data(body)))
+        let body = Data(bytes[bodyStart..<(bodyStart + length)])
+        return .candidate(
+            Candidate(
+                record: Record(slot: slot, generation: generation, checksum: stored, body: body),
+                headerPrefix: header[..<crcRange.lowerBound].utf8, storedChecksum: stored))
     }
 
-    /// Returns the valid record with the highest generation, or slot 0's when both have the same.
-    static func newest(_ contents: [Content]) -> Record? {
-        var best: Record?
-        for case .valid(let record) in contents where record.generation > best?.generation ?? 0 {
-            best = record
+    /// Returns the complete record with the highest generation, or slot 0's when both have the same. Checks the
+    /// checksums newest first and marks a slot that fails as invalid in `contents`.
+    static func newest(_ contents: inout [Content]) -> Record? {
+        let order = contents.indices.sorted { left, right in
+            func generation(_ index: Int) -> UInt64 {
+                if case .candidate(let candidate) = contents[index] { return candidate.record.generation }
+                return 0
+            }
+            return (generation(left), right) > (generation(right), left)
         }
-        return best
+        for index in order {
+            guard case .candidate(let candidate) = contents[index] else { continue }
+            if candidate.checksumMatches { return candidate.record }
+            contents[index] = .invalid("fails its checksum (an interrupted write or a damaged file)")
+        }
+        return nil
     }
 
     static func fileSize(_ path: String) -> Int? {

@@ -108,7 +108,7 @@ final class TransitionRecorder: Sendable {
             let lock = try store.lockInstance(id: id, timeout: nil)
             defer { lock.unlock() }
             var metadata = try store.loadMetadata(id: id)
-            store.flushJournal(&metadata)
+            store.flushJournal(metadata)
             let changed = change(&metadata, store.paths(forID: id))
             if changed {
                 try store.saveMetadata(&metadata)

@@ -76,22 +76,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: paths.snapshotDirectory))
     }
 
-    @Test func journalKeepsEntriesInTheOutboxUntilASyncedAppend() throws {
+    @Test func outboxKeepsEntriesUntilJournalSync() throws {
         let metadata = try install(name: "journaled")
         // The journal has the created entry, committed without a sync, so the entry stays in the outbox.
         var reloaded = try manager.store.loadMetadata(id: metadata.id)
         #expect(reloaded.journalOutbox.map(\.sequence) == [1])
         #expect(try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id).map(\.sequence) == [1])
 
-        // Each transition is stored once. The outbox empties at the append that syncs, when it holds the threshold.
-        let threshold = InstanceStore.outboxSyncThreshold
-        for (index, phase) in [Phase.stopped, .initializing, .running, .paused, .running].enumerated() {
+        // Each transition is stored once. A save whose outbox reaches the threshold syncs the journal and keeps only
+        // its own new entry, which the journal does not have yet.
+        var expected = [1]
+        for (index, phase) in [Phase.stopped, .initializing, .running, .paused, .running, .paused].enumerated() {
             let sequence = index + 2
+            expected.append(sequence)
+            if expected.count >= InstanceStore.outboxSyncThreshold {
+                expected = [sequence]
+            }
             reloaded.transition(to: phase, at: SystemClock().now())
             try manager.store.saveMetadata(&reloaded)
-            let firstUnsynced = sequence / threshold * threshold + 1
-            let expected = firstUnsynced <= sequence ? Array(firstUnsynced...sequence) : []
             #expect(reloaded.journalOutbox.map(\.sequence) == expected, "after sequence \(sequence)")
+            let stored = try manager.store.loadMetadata(id: metadata.id)
+            #expect(stored.journalOutbox.map(\.sequence) == expected, "stored after sequence \(sequence)")
             let journal = try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id)
             #expect(journal.map(\.sequence) == Array(1...sequence))
         }
