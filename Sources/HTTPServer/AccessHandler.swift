@@ -91,8 +91,8 @@ private func finishReceiving(_ request: RequestContext, server: ServerContext) -
             return ResponseQueueing.queue(ServerContext.shutdownResponse, for: request, server: server)
         }
         let httpRequest = HTTPRequest(
-            method: request.method, path: request.path, query: query, headers: headers, body: request.takeBody(),
-            remoteAddress: remoteAddress)
+            method: request.method, path: request.path, query: query.values, headers: headers,
+            body: request.takeBody(), remoteAddress: remoteAddress, repeatedQueryNames: query.repeated)
         return ResponseQueueing.queue(server.handler(httpRequest), for: request, server: server)
     }
     guard let body = server.beginHandling(request) else {
@@ -100,8 +100,8 @@ private func finishReceiving(_ request: RequestContext, server: ServerContext) -
     }
 
     let httpRequest = HTTPRequest(
-        method: request.method, path: request.path, query: query, headers: headers, body: body,
-        remoteAddress: remoteAddress)
+        method: request.method, path: request.path, query: query.values, headers: headers, body: body,
+        remoteAddress: remoteAddress, repeatedQueryNames: query.repeated)
     server.pool.submit {
         let response = server.handler(httpRequest)
         request.resolve(with: response)

@@ -19,16 +19,19 @@ enum ConnectionValues {
     }
 
     /// Query parameters, percent-decoded with `+` as a space; a name or value with an invalid escape is kept
-    /// as sent. The last value of a repeated name wins. The raw text is available because the server installs
-    /// an unescape callback that leaves it unchanged.
-    static func query(of connection: OpaquePointer) -> [String: String] {
+    /// as sent. The last value of a repeated name wins, and `repeated` lists such names. The raw text is available
+    /// because the server installs an unescape callback that leaves it unchanged.
+    static func query(of connection: OpaquePointer) -> (values: [String: String], repeated: Set<String>) {
         var query: [String: String] = [:]
+        var repeated: Set<String> = []
         for (rawName, rawValue) in pairs(of: connection, kind: .GET_ARGUMENT_KIND) {
             let name = PercentDecoding.decode(rawName, plusAsSpace: true) ?? rawName
             let value = rawValue.map { PercentDecoding.decode($0, plusAsSpace: true) ?? $0 } ?? ""
-            query[name] = value
+            if query.updateValue(value, forKey: name) != nil {
+                repeated.insert(name)
+            }
         }
-        return query
+        return (query, repeated)
     }
 
     /// Returns the client's IP address as text, or an empty string when libmicrohttpd does not report one.

@@ -15,11 +15,13 @@ public struct HTTPRequest: Sendable {
     public var body: Data
     /// The client's IP address as text (for example `127.0.0.1` or `::1`), or an empty string when unknown.
     public var remoteAddress: String
+    /// Query names that appear more than once in the request; `query` keeps the last value of each.
+    public var repeatedQueryNames: Set<String>
 
     /// Creates a request; the server builds these, tests may build their own.
     public init(
         method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
-        body: Data = Data(), remoteAddress: String = ""
+        body: Data = Data(), remoteAddress: String = "", repeatedQueryNames: Set<String> = []
     ) {
         self.method = method
         self.path = path
@@ -27,6 +29,7 @@ public struct HTTPRequest: Sendable {
         self.headers = headers
         self.body = body
         self.remoteAddress = remoteAddress
+        self.repeatedQueryNames = repeatedQueryNames
     }
 
     /// Splits ``path`` at `/` and percent-decodes each segment. Empty segments (from `//` or a trailing `/`)

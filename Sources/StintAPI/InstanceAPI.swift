@@ -169,7 +169,8 @@ public final class InstanceAPI: Sendable {
     private func createInstance(_ request: HTTPRequest) throws -> HTTPResponse {
         guard
             let body = try RequestBodyDecoder.decode(
-                CreateInstanceBody.self, from: request.body, allowedFields: CreateInstanceBody.fields)
+                CreateInstanceBody.self, from: request.body, allowedFields: CreateInstanceBody.fields,
+                integerFields: CreateInstanceBody.integerFields)
         else { throw APIError.badRequest("missing JSON body") }
         let waitPhase: Phase?
         switch body.waitFor {
@@ -272,12 +273,7 @@ public final class InstanceAPI: Sendable {
     }
 
     func requireQuery(_ request: HTTPRequest, allowed: Set<String>) throws {
-        let unknown = Set(request.query.keys).subtracting(allowed).sorted()
-        guard unknown.isEmpty else {
-            throw APIError.badRequest(
-                "unknown query parameter \(unknown.map { "'\($0)'" }.joined(separator: ", ")); allowed: \(allowed.sorted().joined(separator: ", "))"
-            )
-        }
+        try request.requireQuery(allowed: allowed)
     }
 
     private func requireEmptyBody(_ request: HTTPRequest) throws {
@@ -289,8 +285,10 @@ public final class InstanceAPI: Sendable {
 
     private func seconds(_ value: Double?, default defaultValue: Double, name: String) throws -> Duration {
         let seconds = value ?? defaultValue
-        guard seconds >= 0, seconds <= 3_600 else {
-            throw APIError.badRequest("invalid \(name) \(seconds); give seconds from 0 to 3600")
+        let range = InstanceManager.timeoutRangeSeconds
+        guard range.contains(seconds) else {
+            throw APIError.badRequest(
+                "invalid \(name) \(seconds); give seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
         }
         return .milliseconds(Int64(seconds * 1000))
     }

@@ -11,10 +11,7 @@ import Instances
 /// disconnects, the instance is deleted, or it is no longer live and the file is read to its end.
 enum LogStream {
     static func response(for request: HTTPRequest, reference: String, manager: InstanceManager) throws -> HTTPResponse {
-        let unknown = Set(request.query.keys).subtracting(["tail", "follow", "source"]).sorted()
-        guard unknown.isEmpty else {
-            throw APIError.badRequest("unknown query parameter '\(unknown[0])'; allowed: follow, source, tail")
-        }
+        try request.requireQuery(allowed: ["tail", "follow", "source"])
         var tail: Int?
         if let text = request.query["tail"] {
             guard let value = Int(text), value >= 0, value <= 1_000_000 else {

@@ -11,6 +11,7 @@ struct CreateInstanceBody: Decodable {
     var waitTimeoutSeconds: Double?
 
     static let fields: Set<String> = ["name", "command", "memory_mib", "vcpus", "wait_for", "wait_timeout_seconds"]
+    static let integerFields: Set<String> = ["memory_mib", "vcpus"]
 
     enum CodingKeys: String, CodingKey {
         case name, command
@@ -53,7 +54,8 @@ struct StopInstanceBody: Decodable {
 /// types get a 400 that names the problem.
 enum RequestBodyDecoder {
     static func decode<Body: Decodable>(
-        _ type: Body.Type, from data: Data, allowedFields: Set<String>, allowEmpty: Bool = false
+        _ type: Body.Type, from data: Data, allowedFields: Set<String>, integerFields: Set<String> = [],
+        allowEmpty: Bool = false
     ) throws -> Body? {
         if data.isEmpty || data.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) {
             guard allowEmpty else { throw APIError.badRequest("missing JSON body") }
@@ -73,6 +75,14 @@ enum RequestBodyDecoder {
             throw APIError.badRequest(
                 "unknown field\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); allowed: \(allowedFields.sorted().joined(separator: ", "))"
             )
+        }
+        // JSONDecoder reports a fraction or an out-of-range number in an integer field without the field's name.
+        for name in integerFields.sorted() {
+            guard let number = fields[name] as? NSNumber else { continue }
+            let value = number.doubleValue
+            guard value.rounded() == value, abs(value) < 0x1p53 else {
+                throw APIError.badRequest("invalid JSON body: field '\(name)' must be an integer; got \(number)")
+            }
         }
         do {
             return try JSONDecoder().decode(Body.self, from: data)

@@ -1,3 +1,5 @@
+import Instances
+
 /// A command line split into options, flags and positional arguments. Everything after `--` is positional
 /// and kept verbatim, so a guest command can carry its own options.
 struct ParsedArguments {
@@ -75,8 +77,11 @@ struct ParsedArguments {
 
     func seconds(_ name: String, default defaultValue: Double) throws -> Duration {
         guard let text = options[name] else { return .milliseconds(Int64(defaultValue * 1000)) }
-        guard let value = Double(text), value >= 0, value <= 86_400 else {
-            throw CLIError.usage("invalid --\(name) '\(text)': give seconds from 0 to 86400, e.g. 30 or 2.5")
+        let range = InstanceManager.timeoutRangeSeconds
+        guard let value = Double(text), range.contains(value) else {
+            throw CLIError.usage(
+                "invalid --\(name) '\(text)': give seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound)), "
+                    + "e.g. 30 or 2.5")
         }
         return .milliseconds(Int64(value * 1000))
     }

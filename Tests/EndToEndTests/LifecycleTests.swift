@@ -231,6 +231,11 @@ func counts(in log: String) -> [Int] {
         let badName = try stint.run(["run", "--name", "Bad_Name", "--", "true"])
         #expect(badName.exitCode == 64)
         #expect(badName.errorOutput.contains("Bad_Name"))
+        // The CLI takes the same timeouts as the API, so a command works the same with --host.
+        let longTimeout = try stint.run(["stop", "steady", "--timeout", "3601"])
+        #expect(longTimeout.exitCode == 64)
+        #expect(longTimeout.errorOutput.contains("'3601'"))
+        #expect(longTimeout.errorOutput.contains("0 to 3600"))
         let missing = try stint.run(["stop", "nothing-here"])
         #expect(missing.exitCode == 1)
         #expect(missing.errorOutput.contains("nothing-here"))

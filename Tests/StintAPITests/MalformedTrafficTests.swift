@@ -44,6 +44,23 @@ import Testing
         #expect(try server.client.send("GET", "/health").status == 200)
     }
 
+    /// A query parameter given twice gets 400 naming it, on the inline list route and on the handler pool, instead of
+    /// one of its values being used silently.
+    @Test func repeatedQueryParameterGets400() throws {
+        let directory = try TestDataDirectory()
+        let server = try StintServer(directory: directory)
+        let targets = [
+            "/instances?state=running&state=stopped", "/instances?state=running&state=running",
+            "/transitions?after=1&limit=2&after=3", "/usage?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&to=x",
+        ]
+        for target in targets {
+            expectError(
+                try server.client.send("GET", target), status: 400, code: "invalid_argument",
+                mentioning: ["more than once"], target)
+        }
+        #expect(try server.client.send("GET", "/instances?state=running").status == 200)
+    }
+
     /// A chunked body gives no length up front; one that grows past the limit gets 413 too.
     @Test func oversizedChunkedBodyGets413() throws {
         let directory = try TestDataDirectory()
