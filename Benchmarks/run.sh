@@ -2,7 +2,7 @@
 # Runs Stint's benchmarks on this machine and writes docs/benchmarks.md.
 #
 # Installs wrk and nginx-light from Debian when missing (needs root), builds stint and the durable-write benchmark
-# in release mode, then runs Benchmarks/stintbench. Takes about 10 to 15 minutes on a 2-core machine once built.
+# in release mode, then runs Benchmarks/stintbench. Takes about 4 minutes on a 2-core machine once built.
 #
 # Environment:
 #   STINT_BENCH_SCRATCH  SwiftPM scratch directory for the release builds (default /tmp/stint-bench-build)
