@@ -42,7 +42,7 @@ let package = Package(
             path: "Benchmarks/DurableWriteBenchmark"),
         .target(name: "StintTestSupport", dependencies: ["Hypervisor"], path: "Tests/StintTestSupport"),
         .testTarget(name: "PhaseTrackingTests", dependencies: ["PhaseTracking"]),
-        .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "PhaseTracking"]),
+        .testTarget(name: "MonitorCoreTests", dependencies: ["MonitorCore", "PhaseTracking", "StintTestSupport"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "GuestImage", "ProcessSupport"]),
         .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
         .testTarget(

@@ -10,12 +10,13 @@ import Testing
 #endif
 
 @Suite struct InstanceStoreTests {
-    let directory: String
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
     let store: InstanceStore
 
     init() throws {
-        directory = try makeTemporaryDirectory(prefix: "stint-store")
-        store = try InstanceStore(dataDirectory: directory)
+        temporary = try TemporaryDirectory(prefix: "stint-store")
+        store = try InstanceStore(dataDirectory: temporary.path)
     }
 
     func makeMetadata(name: String) -> InstanceMetadata {

@@ -10,10 +10,11 @@ import Testing
 #endif
 
 @Suite struct JournalTests {
-    let directory: String
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
 
     init() throws {
-        directory = try makeTemporaryDirectory(prefix: "stint-journal")
+        temporary = try TemporaryDirectory(prefix: "stint-journal")
     }
 
     func metadata(transitions count: Int) -> InstanceMetadata {

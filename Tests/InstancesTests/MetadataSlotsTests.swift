@@ -11,10 +11,12 @@ import Testing
 /// The two checksummed slots that hold an instance's metadata: alternation, sizes, and what a reader does with a
 /// slot that a crash left half written.
 @Suite struct MetadataSlotsTests {
+    let temporary: TemporaryDirectory
     let slots: MetadataSlots
 
     init() throws {
-        slots = MetadataSlots(directory: try makeTemporaryDirectory(prefix: "stint-slots"))
+        temporary = try TemporaryDirectory(prefix: "stint-slots")
+        slots = MetadataSlots(directory: temporary.path)
     }
 
     func bytes(slot: Int) throws -> Data {

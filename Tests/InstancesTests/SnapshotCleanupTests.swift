@@ -11,13 +11,14 @@ import Testing
 
 /// Leftovers of restores and the journal's handling of entries it already stores, without guests.
 @Suite struct SnapshotCleanupTests {
-    let directory: String
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
     let manager: InstanceManager
 
     init() throws {
-        directory = try makeTemporaryDirectory(prefix: "stint-cleanup")
+        temporary = try TemporaryDirectory(prefix: "stint-cleanup")
         manager = try InstanceManager(
-            configuration: ManagerConfiguration(dataDirectory: directory, stintExecutable: "/bin/false"))
+            configuration: ManagerConfiguration(dataDirectory: temporary.path, stintExecutable: "/bin/false"))
     }
 
     func install(name: String) throws -> InstanceMetadata {

@@ -13,10 +13,12 @@ import Testing
 
 /// The monitor's recorder applies observations only when they still describe the instance.
 @Suite struct TransitionRecorderTests {
+    let temporary: TemporaryDirectory
     let store: InstanceStore
 
     init() throws {
-        store = try InstanceStore(dataDirectory: try makeTemporaryDirectory(prefix: "stint-recorder"))
+        temporary = try TemporaryDirectory(prefix: "stint-recorder")
+        store = try InstanceStore(dataDirectory: temporary.path)
     }
 
     /// An instance of generation 1 whose hypervisor is this test process, so it counts as alive.

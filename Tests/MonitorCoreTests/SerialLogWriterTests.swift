@@ -1,17 +1,17 @@
 import Foundation
 import PhaseTracking
+import StintTestSupport
 import Testing
 
 @testable import MonitorCore
 
 /// Console bytes become host-timestamped lines in the serial log, which rotates at its size limit.
 @Suite struct SerialLogWriterTests {
-    let directory: String
+    let temporary: TemporaryDirectory
+    var directory: String { temporary.path }
 
     init() throws {
-        var template = Array("/tmp/stint-serial-log-XXXXXX".utf8CString)
-        guard mkdtemp(&template) != nil else { throw MonitorError("mkdtemp failed") }
-        directory = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        temporary = try TemporaryDirectory(prefix: "stint-serial-log")
     }
 
     static let instant = HostInstant(wallNanoseconds: 1_772_445_600_000_000_123, bootNanoseconds: 5, bootID: "b")

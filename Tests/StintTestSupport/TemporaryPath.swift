@@ -16,6 +16,20 @@ public func makeTemporaryDirectory(prefix: String) throws -> String {
     return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
+/// A directory made by `makeTemporaryDirectory(prefix:)` that is removed, with everything in it, when the last
+/// reference goes, so a test suite that keeps one as a property leaves nothing under /tmp.
+public final class TemporaryDirectory: Sendable {
+    public let path: String
+
+    public init(prefix: String) throws {
+        path = try makeTemporaryDirectory(prefix: prefix)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
 /// The failure of `makeTemporaryDirectory(prefix:)`.
 public struct TemporaryDirectoryError: Error, CustomStringConvertible {
     public let description: String
