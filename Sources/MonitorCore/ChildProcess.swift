@@ -20,59 +20,24 @@ enum ChildProcess {
     static func spawn(executable: String, arguments: [String], descriptors: [Int32: Int32]) throws(MonitorError)
         -> pid_t
     {
-        let childDescriptors = descriptors.keys.sorted()
-        let firstFree = max(3, (childDescriptors.last ?? -1) + 1)
-
-        // Each source is first duplicated above every child number (close-on-exec), so no dup2 of the file actions
-        // overwrites a source that a later dup2 still reads, whatever the order of the map.
-        var staged: [Int32: Int32] = [:]
-        defer {
-            for descriptor in staged.values { close(descriptor) }
-        }
-        for child in childDescriptors {
-            guard let parent = descriptors[child], parent >= 0 else { continue }
-            let copy = fcntl(parent, F_DUPFD_CLOEXEC, firstFree)
-            guard copy >= 0 else {
+        do {
+            // The monitor never changes its environment, so reading `environ` while other threads run is safe.
+            return try ProcessLaunch.spawn(
+                path: executable, arguments: [executable] + arguments, environment: nil, descriptors: descriptors,
+                closingUnlisted: false)
+        } catch {
+            switch error {
+            case .invalidDescriptor(let child, let parent):
+                throw MonitorError("descriptor \(parent) for descriptor \(child) of \(executable) is negative")
+            case .descriptorNotOpen(let child, let parent, let code):
                 throw MonitorError(
-                    "descriptor \(parent) for descriptor \(child) of \(executable) is not open: \(errnoText(errno))")
-            }
-            staged[child] = copy
-        }
-
-        var fileActions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&fileActions)
-        defer { posix_spawn_file_actions_destroy(&fileActions) }
-        for standard: Int32 in 0...2 where staged[standard] == nil {
-            posix_spawn_file_actions_addopen(&fileActions, standard, "/dev/null", O_RDWR, 0)
-        }
-        for child in childDescriptors {
-            if let copy = staged[child] {
-                posix_spawn_file_actions_adddup2(&fileActions, copy, child)
+                    "descriptor \(parent) for descriptor \(child) of \(executable) is not open: \(errnoText(code))")
+            case .spawnFailed(let code):
+                throw MonitorError(
+                    "posix_spawn of \(executable) failed: \(errnoText(code)); check that it is an executable for this "
+                        + "machine")
             }
         }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = CStringArray([executable] + arguments)
-        defer { argv.deallocate() }
-        var pid: pid_t = 0
-        // The monitor never changes its environment, so reading `environ` while other threads run is safe.
-        let result = posix_spawn(&pid, executable, &fileActions, &attributes, argv.pointers, environ)
-        guard result == 0 else {
-            throw MonitorError(
-                "posix_spawn of \(executable) failed: \(errnoText(result)); check that it is an executable for this "
-                    + "machine")
-        }
-        return pid
     }
 
     /// Replaces the monitor with `executable` (an absolute path, also `argv[0]`) and `arguments`, keeping its pid,

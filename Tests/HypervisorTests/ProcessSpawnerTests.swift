@@ -66,7 +66,7 @@ import Testing
         #expect(try statusField("SigBlk", of: pid) == "0000000000000000")
         // glibc's posix_spawn leaves its two reserved real-time signals (32 and 33, bits 31 and 32) ignored.
         let ignored = try #require(UInt64(try statusField("SigIgn", of: pid), radix: 16))
-        #expect(ignored & ~ProcessSpawner.glibcReservedSignalsMask == 0)
+        #expect(ignored & ~ProcessLaunch.glibcReservedSignalsMask == 0)
     }
 
     @Test func childInheritsOnlyListedDescriptors() throws {
