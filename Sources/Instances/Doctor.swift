@@ -1,4 +1,5 @@
 import Foundation
+import ProcessSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -14,6 +15,9 @@ public struct DoctorFinding: Sendable, Equatable {
         /// A directory left by a create, fork or delete that died midway, or a used snapshot that a restore renamed
         /// aside and did not remove.
         case leftoverDirectory = "leftover-directory"
+        /// One metadata slot of an instance is missing or damaged while the other is complete. A crash during a save
+        /// leaves this too; the next save rewrites the slot.
+        case damagedSlot = "damaged-slot"
         /// The journal failed its integrity check.
         case journal
     }
@@ -42,7 +46,17 @@ extension InstanceManager {
                     kind: .leftoverDirectory, subject: store.instancesDirectory + "/" + entry,
                     detail: "left by an interrupted create, fork or delete; 'stint doctor --clean' removes it"))
         }
+        let brokenIDs = Set(findings.filter { $0.kind == .brokenInstance }.map(\.subject))
         for id in store.instanceIDs() {
+            if !brokenIDs.contains(id) {
+                for problem in store.paths(forID: id).metadataSlots.problems() {
+                    findings.append(
+                        DoctorFinding(
+                            kind: .damagedSlot, subject: id,
+                            detail: problem + "; the instance reads the other slot, and its next save rewrites this one"
+                        ))
+                }
+            }
             for path in consumedSnapshots(in: store.paths(forID: id)) {
                 findings.append(
                     DoctorFinding(
@@ -85,6 +99,15 @@ extension InstanceManager {
         if (try? store.loadMetadata(id: id)) != nil {
             throw InstancesError.conflict(
                 "instance '\(id)' has readable metadata; use 'stint rm' to delete it instead of moving it aside")
+        }
+        // With unreadable metadata the recorded pids are unknown, so the processes are found by their arguments.
+        let running = ProcessInspector.processes(withArgumentsInside: paths.directory)
+        guard running.isEmpty else {
+            throw InstancesError.conflict(
+                "instance '\(id)' still has running processes (pids "
+                    + running.map(String.init).joined(separator: ", ")
+                    + "), its monitor and guest; stop them with 'kill PID' first, because a moved instance is no longer "
+                    + "accounted")
         }
         let brokenDirectory = store.dataDirectory + "/broken"
         try FileManager.default.createDirectory(

@@ -58,7 +58,9 @@ public struct InstanceStore: Sendable {
             let metadata = try JSONDecoder().decode(InstanceMetadata.self, from: record.body)
             guard metadata.id == id else {
                 throw InstancesError(
-                    .corrupt, "'\(path)' names instance '\(metadata.id)' but lies in directory '\(id)'")
+                    .corrupt,
+                    "'\(path)' names instance '\(metadata.id)' but lies in directory '\(id)'; "
+                        + "run 'stint doctor --move-aside \(id)' to set it aside")
             }
             MetadataCache.shared.store(metadata, in: slots.directory, version: version)
             return metadata
@@ -121,10 +123,22 @@ public struct InstanceStore: Sendable {
         {
             return reference
         }
+        var unreadable = 0
         for id in instanceIDs() {
-            if let metadata = try? loadMetadata(id: id), metadata.name == reference {
+            guard let metadata = try? loadMetadata(id: id) else {
+                unreadable += 1
+                continue
+            }
+            if metadata.name == reference {
                 return id
             }
+        }
+        guard unreadable == 0 else {
+            throw InstancesError(
+                .notFound,
+                "no instance named or with id '\(InstanceIdentity.printable(reference))' among the readable ones; "
+                    + "\(unreadable) instance\(unreadable == 1 ? " has" : "s have") unreadable metadata, which "
+                    + "'stint doctor' lists with their ids")
         }
         throw InstancesError.notFound(InstanceIdentity.printable(reference))
     }

@@ -22,7 +22,7 @@ public struct MetadataSlots: Sendable {
         public let body: Data
     }
 
-    /// The state of one slot file. A candidate has a sound header and length; its checksum is checked only when
+    /// The state of one slot file. A candidate has a sound header and length. Its checksum is checked only when
     /// it is the newest, so a read checksums one slot unless the newer one is damaged.
     enum Content {
         case missing
@@ -45,6 +45,7 @@ public struct MetadataSlots: Sendable {
     static let magic = "stint-metadata 1"
     /// Slot files grow in steps of this many bytes and never shrink, so most writes change no file size.
     static let allocationUnit = 4096
+    static let checksumFailure = "fails its checksum (an interrupted write or a damaged file)"
     /// A slot larger than this is treated as damaged rather than read into memory.
     static let maximumFileSize = 16 << 20
 
@@ -86,37 +87,82 @@ public struct MetadataSlots: Sendable {
             "no complete metadata in '\(directory)': \(problems.joined(separator: ", ")); \(advice)")
     }
 
+    /// Describes every slot that is missing or not complete, with its path, also when the other slot is complete.
+    /// Empty when both slots are complete.
+    public func problems() -> [String] {
+        Self.fileNames.indices.compactMap { slot in
+            switch read(slot: slot) {
+            case .missing: return "'\(path(slot: slot))' is missing"
+            case .invalid(let reason): return "'\(path(slot: slot))' \(reason)"
+            case .candidate(let candidate):
+                return candidate.checksumMatches ? nil : "'\(path(slot: slot))' \(Self.checksumFailure)"
+            }
+        }
+    }
+
     /// Writes a new instance's first version into both slots and syncs the directory. The caller publishes the
     /// directory afterwards.
     public func create(_ body: Data) throws {
         for slot in Self.fileNames.indices {
-            try write(body, generation: 1, slot: slot, paddedTo: 0)
+            try write(body, generation: 1, slot: slot, existingSize: 0)
         }
         try DurableFile.syncDirectory(directory)
     }
 
     /// Writes `body` as the next generation into the slot that does not hold the current one. The caller holds the
     /// instance lock. On failure the current version stays readable.
+    ///
+    /// The write is read back before it returns. A slot that does not then read as the new generation fails the
+    /// save, so the instance never stays silently at its previous version. Another process changing the file, or a
+    /// slot that cannot hold the data, would cause that.
     public func write(_ body: Data) throws {
         var contents = Self.fileNames.indices.map(read(slot:))
         let current = Self.newest(&contents)
         let target = current.map { 1 - $0.slot } ?? 0
-        let size = Self.fileSize(path(slot: target)) ?? 0
-        try write(body, generation: (current?.generation ?? 0) + 1, slot: target, paddedTo: size)
+        let generation = (current?.generation ?? 0) + 1
+        try write(body, generation: generation, slot: target, existingSize: Self.fileSize(path(slot: target)) ?? 0)
         if case .missing = contents[target] {
             try DurableFile.syncDirectory(directory)
         }
+        var written = [read(slot: target)]
+        guard let record = Self.newest(&written), record.generation == generation else {
+            var problem = "does not read back"
+            if case .invalid(let reason) = written[0] { problem = reason }
+            throw InstancesError.failed(
+                "saved metadata of '\(directory)' but '\(path(slot: target))' \(problem); run 'stint doctor' and "
+                    + "remove that file so the next save recreates it")
+        }
     }
 
-    private func write(_ body: Data, generation: UInt64, slot: Int, paddedTo minimumSize: Int) throws {
+    /// Writes one slot in place: the header, `body`, and padding up to whole allocation units. The file keeps its
+    /// size when that fits, so most writes change no block allocation, and shrinks when it is far larger than
+    /// needed. Symbolic links and other files that are not regular are rejected, never followed.
+    private func write(_ body: Data, generation: UInt64, slot: Int, existingSize: Int) throws {
         let path = path(slot: slot)
         var bytes = Self.encode(body, generation: generation)
         let unit = Self.allocationUnit
-        let size = max(minimumSize, (bytes.count + unit - 1) / unit * unit)
+        let needed = (bytes.count + unit - 1) / unit * unit
+        let size = existingSize <= needed + 4 * unit ? max(existingSize, needed) : needed
         bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: size - bytes.count))
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw DurableFile.systemError("open", path) }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            if errno == ELOOP || errno == EISDIR {
+                throw InstancesError(
+                    .corrupt,
+                    "metadata slot '\(path)' is not a regular file; remove it so the next save recreates it (the other "
+                        + "slot holds the current metadata)")
+            }
+            throw DurableFile.systemError("open", path)
+        }
         defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw InstancesError(
+                .corrupt, "metadata slot '\(path)' is not a regular file; remove it so the next save recreates it")
+        }
+        if Int(info.st_size) > size {
+            guard ftruncate(descriptor, off_t(size)) == 0 else { throw DurableFile.systemError("truncate", path) }
+        }
         try bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return }
             var offset = 0
@@ -146,8 +192,9 @@ public struct MetadataSlots: Sendable {
 
     func read(slot: Int) -> Content {
         let path = path(slot: slot)
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else {
+            if errno == ELOOP { return .invalid("is a symbolic link, which Stint never follows") }
             return errno == ENOENT ? .missing : .invalid("cannot be opened: \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
@@ -155,6 +202,7 @@ public struct MetadataSlots: Sendable {
         guard fstat(descriptor, &info) == 0 else {
             return .invalid("cannot be examined: \(String(cString: strerror(errno)))")
         }
+        guard info.st_mode & S_IFMT == S_IFREG else { return .invalid("is not a regular file") }
         let size = Int(info.st_size)
         guard size <= Self.maximumFileSize else { return .invalid("is larger than \(Self.maximumFileSize) bytes") }
         var bytes = [UInt8](repeating: 0, count: size)
@@ -187,7 +235,7 @@ public struct MetadataSlots: Sendable {
             guard let equals = field.firstIndex(of: "=") else { continue }
             fields[field[..<equals]] = field[field.index(after: equals)...]
         }
-        guard let generation = fields["generation"].flatMap({ UInt64($0) }),
+        guard let generation = fields["generation"].flatMap({ UInt64($0) }), generation < UInt64(Int64.max),
             let length = fields["length"].flatMap({ Int($0) }),
             let stored = fields["crc32"].flatMap({ UInt32($0, radix: 16) }),
             let crcRange = header.range(of: " crc32=")
@@ -218,7 +266,7 @@ public struct MetadataSlots: Sendable {
         for index in order {
             guard case .candidate(let candidate) = contents[index] else { continue }
             if candidate.checksumMatches { return candidate.record }
-            contents[index] = .invalid("fails its checksum (an interrupted write or a damaged file)")
+            contents[index] = .invalid(Self.checksumFailure)
         }
         return nil
     }

@@ -32,6 +32,30 @@ public enum ProcessInspector {
         return pid_t(fields[parentIndex])
     }
 
+    /// Returns the pids of live processes with an argument that names a path inside `directory`, such as a guest's
+    /// monitor and QEMU, whose sockets and logs lie in the instance directory. Processes of other users whose
+    /// command lines cannot be read are skipped.
+    public static func processes(withArgumentsInside directory: String) -> [pid_t] {
+        guard let listing = opendir("/proc") else { return [] }
+        defer { closedir(listing) }
+        let prefix = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8)
+        var pids: [pid_t] = []
+        while let entry = readdir(listing) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = pid_t(name), pid != getpid(), let commandLine = readProcFile("/proc/\(pid)/cmdline") else {
+                continue
+            }
+            let arguments = commandLine.split(separator: 0, omittingEmptySubsequences: true)
+            // QEMU takes paths inside option values such as `unix:PATH,server=on`, so any occurrence counts.
+            if arguments.contains(where: { $0.firstRange(of: prefix) != nil }), isAlive(pid, startTime: nil) {
+                pids.append(pid)
+            }
+        }
+        return pids.sorted()
+    }
+
     /// Index of field 3 (state) among the fields after the command name.
     private static let stateIndex = 0
     /// Index of field 4 (ppid) among the fields after the command name.

@@ -51,6 +51,7 @@ public final class InstanceAPI: Sendable {
             } catch {
                 throw APIError.notFound("no route for path '\(request.path)'")
             }
+            try request.rejectRepeatedQuery()
             if segments == ["health"] {
                 try requireMethod(request, ["GET"])
                 return try json(200, ["status": "ok"])

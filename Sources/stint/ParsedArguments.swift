@@ -78,7 +78,10 @@ struct ParsedArguments {
     func seconds(_ name: String, default defaultValue: Double) throws -> Duration {
         guard let text = options[name] else { return .milliseconds(Int64(defaultValue * 1000)) }
         let range = InstanceManager.timeoutRangeSeconds
-        guard let value = Double(text), range.contains(value) else {
+        // Double(_:) also reads hexadecimal and exponents such as 0x10 and 1e3, which a timeout should not take.
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let isDecimal = parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard isDecimal, let value = Double(text), range.contains(value) else {
             throw CLIError.usage(
                 "invalid --\(name) '\(text)': give seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound)), "
                     + "e.g. 30 or 2.5")

@@ -232,10 +232,12 @@ func counts(in log: String) -> [Int] {
         #expect(badName.exitCode == 64)
         #expect(badName.errorOutput.contains("Bad_Name"))
         // The CLI takes the same timeouts as the API, so a command works the same with --host.
-        let longTimeout = try stint.run(["stop", "steady", "--timeout", "3601"])
-        #expect(longTimeout.exitCode == 64)
-        #expect(longTimeout.errorOutput.contains("'3601'"))
-        #expect(longTimeout.errorOutput.contains("0 to 3600"))
+        for timeout in ["3601", "0x10", "1e3", "-1", "nan", "5."] {
+            let rejected = try stint.run(["stop", "steady", "--timeout", timeout])
+            #expect(rejected.exitCode == 64, "--timeout \(timeout)")
+            #expect(rejected.errorOutput.contains("'\(timeout)'"))
+            #expect(rejected.errorOutput.contains("0 to 3600"))
+        }
         let missing = try stint.run(["stop", "nothing-here"])
         #expect(missing.exitCode == 1)
         #expect(missing.errorOutput.contains("nothing-here"))

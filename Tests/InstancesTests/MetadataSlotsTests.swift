@@ -112,6 +112,58 @@ import Testing
         }
     }
 
+    @Test func oversizedSlotIsRewrittenSmall() throws {
+        try slots.create(body("{\"v\": 1}"))
+        try slots.write(body("{\"v\": 2}"))
+        #expect(truncate(slots.path(slot: 0), off_t(MetadataSlots.maximumFileSize + 1)) == 0)
+        #expect(try slots.readCurrent().generation == 2)
+        #expect(slots.problems().count == 1)
+
+        try slots.write(body("{\"v\": 3}"))
+        #expect(try slots.readCurrent().generation == 3)
+        #expect(try bytes(slot: 0).count == MetadataSlots.allocationUnit)
+        #expect(slots.problems().isEmpty)
+    }
+
+    @Test(arguments: ["symbolic link", "directory"])
+    func irregularSlotIsNeverWrittenThrough(kind: String) throws {
+        let other = try TemporaryDirectory(prefix: "stint-slots-other")
+        let otherSlots = MetadataSlots(directory: other.path)
+        try otherSlots.create(body("{\"other\": true}"))
+        let otherBytes = try Data(contentsOf: URL(fileURLWithPath: otherSlots.path(slot: 0)))
+
+        try slots.create(body("{\"v\": 1}"))
+        try slots.write(body("{\"v\": 2}"))
+        unlink(slots.path(slot: 0))
+        if kind == "symbolic link" {
+            #expect(symlink(otherSlots.path(slot: 0), slots.path(slot: 0)) == 0)
+        } else {
+            #expect(mkdir(slots.path(slot: 0), 0o700) == 0)
+        }
+        #expect(try slots.readCurrent().body == body("{\"v\": 2}"))
+        #expect(slots.problems().count == 1)
+
+        do {
+            try slots.write(body("{\"v\": 3}"))
+            Issue.record("a save wrote through a \(kind)")
+        } catch let error as InstancesError {
+            #expect(error.message.contains(slots.path(slot: 0)))
+            #expect(error.message.contains("not a regular file"))
+        }
+        #expect(try slots.readCurrent().body == body("{\"v\": 2}"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: otherSlots.path(slot: 0))) == otherBytes)
+    }
+
+    @Test func generationOutOfRangeIsDamage() throws {
+        try slots.create(body("{\"v\": 1}"))
+        let crafted = Data(MetadataSlots.encode(body("{\"v\": 9}"), generation: UInt64.max))
+        try crafted.write(to: URL(fileURLWithPath: slots.path(slot: 1)))
+        #expect(try slots.readCurrent().generation == 1)
+        try slots.write(body("{\"v\": 2}"))
+        #expect(try slots.readCurrent().generation == 2)
+        #expect(try slots.readCurrent().body == body("{\"v\": 2}"))
+    }
+
     @Test func readersSeeWholeVersionsWhileAWriterRuns() async throws {
         try slots.create(body("{\"v\": 0}"))
         let slots = self.slots

@@ -9,7 +9,8 @@ import Testing
     import Glibc
 #endif
 
-/// Leftovers of restores and the journal's handling of entries it already stores, without guests.
+/// Leftovers of restores, damaged metadata slots that doctor reports or sets aside, and the journal outbox, without
+/// guests.
 @Suite struct SnapshotCleanupTests {
     let temporary: TemporaryDirectory
     var directory: String { temporary.path }
@@ -27,8 +28,10 @@ import Testing
             id: InstanceIdentity.generateID(), name: name, createdAt: now, memoryMiB: 256, vcpus: 1,
             command: ["true"])
         metadata.transition(to: .created, at: now)
-        try FileManager.default.createDirectory(
-            atPath: manager.store.paths(forID: metadata.id).directory, withIntermediateDirectories: true)
+        let paths = manager.store.paths(forID: metadata.id)
+        try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true)
+        // Both slots exist from the start, as after a create; the save then stores the journal entry.
+        try paths.metadataSlots.create(try InstanceStore.encode(metadata))
         try manager.store.saveMetadata(&metadata)
         return metadata
     }
@@ -101,6 +104,59 @@ import Testing
             let journal = try Journal(dataDirectory: directory).allTransitions(instanceID: metadata.id)
             #expect(journal.map(\.sequence) == Array(1...sequence))
         }
+    }
+
+    func damage(_ path: String) throws {
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: 200)
+        try handle.write(contentsOf: Data("X".utf8))
+        try handle.close()
+    }
+
+    @Test func damagedSlotIsReported() throws {
+        let paths = manager.store.paths(forID: try install(name: "half").id)
+        #expect(manager.diagnose().isEmpty)
+
+        try damage(paths.metadataSlots.path(slot: 1))
+        let findings = manager.diagnose()
+        #expect(findings.count == 1)
+        #expect(findings.first?.kind == .damagedSlot)
+        #expect(findings.first?.detail.contains(paths.metadataSlots.path(slot: 1)) == true)
+        #expect(findings.first?.detail.contains("checksum") == true)
+        #expect(manager.list().first?.state == .created)
+    }
+
+    @Test func moveAsideRefusesWhileProcessesRun() throws {
+        let paths = manager.store.paths(forID: try install(name: "broken").id)
+        for slot in MetadataSlots.fileNames.indices {
+            try damage(paths.metadataSlots.path(slot: slot))
+        }
+        #expect(manager.diagnose().map(\.kind) == [.brokenInstance])
+
+        // A process with a path inside the instance directory among its arguments, as a monitor and QEMU have.
+        let process = Process()
+        // python3 keeps its whole command line while it sleeps, where sh would replace or fork itself.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import time; time.sleep(30)", paths.directory + "/qmp.sock"]
+        try process.run()
+        func stop() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        defer { stop() }
+        do {
+            _ = try manager.moveAside(paths.directory.split(separator: "/").last.map(String.init) ?? "")
+            Issue.record("moved an instance whose processes still run")
+        } catch let error as InstancesError {
+            #expect(error.code == .conflict)
+            #expect(error.message.contains(String(process.processIdentifier)))
+        }
+
+        stop()
+        let destination = try manager.moveAside(paths.directory.split(separator: "/").last.map(String.init) ?? "")
+        #expect(FileManager.default.fileExists(atPath: destination))
+        #expect(!FileManager.default.fileExists(atPath: paths.directory))
     }
 
     @Test func staleImageDoesNotPassForNewStandby() throws {

@@ -44,7 +44,7 @@ import Testing
         #expect(try server.client.send("GET", "/health").status == 200)
     }
 
-    /// A query parameter given twice gets 400 naming it, on the inline list route and on the handler pool, instead of
+    /// A query parameter given twice gets 400 naming it on every route, inline and on the handler pool, instead of
     /// one of its values being used silently.
     @Test func repeatedQueryParameterGets400() throws {
         let directory = try TestDataDirectory()
@@ -52,6 +52,7 @@ import Testing
         let targets = [
             "/instances?state=running&state=stopped", "/instances?state=running&state=running",
             "/transitions?after=1&limit=2&after=3", "/usage?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&to=x",
+            "/metrics?a=1&a=2", "/health?a=1&a=1", "/openapi.json?a=1&a=2", "/instances/none?x=1&x=2",
         ]
         for target in targets {
             expectError(
