@@ -18,6 +18,10 @@ public struct DoctorFinding: Sendable, Equatable {
         /// One metadata slot of an instance is missing or damaged while the other is complete. A crash during a save
         /// leaves this too; the next save rewrites the slot.
         case damagedSlot = "damaged-slot"
+        /// The journal has transitions of an instance beyond its metadata, so the metadata went back to an older
+        /// version (a slot restored from a backup or damaged after a save). Later transitions may then repeat sequence
+        /// numbers, which the journal ignores.
+        case journalAhead = "journal-ahead"
         /// The journal failed its integrity check.
         case journal
     }
@@ -71,6 +75,7 @@ extension InstanceManager {
                             + "'stint doctor --clean' removes it"))
             }
         }
+        findings += journalAheadFindings()
         do {
             let problems = try Journal(dataDirectory: store.dataDirectory).integrityProblems()
             for problem in problems {
@@ -80,6 +85,24 @@ extension InstanceManager {
         } catch {
             findings.append(
                 DoctorFinding(kind: .journal, subject: store.dataDirectory + "/usage.db", detail: "\(error)"))
+        }
+        return findings
+    }
+
+    private func journalAheadFindings() -> [DoctorFinding] {
+        guard let lastSequences = try? Journal(dataDirectory: store.dataDirectory).lastSequences() else { return [] }
+        var findings: [DoctorFinding] = []
+        for id in store.instanceIDs() {
+            guard let metadata = try? store.loadMetadata(id: id), let journaled = lastSequences[id],
+                journaled > metadata.phases.transitionCount
+            else { continue }
+            findings.append(
+                DoctorFinding(
+                    kind: .journalAhead, subject: id,
+                    detail:
+                        "the journal has transition \(journaled) but the metadata only \(metadata.phases.transitionCount), "
+                        + "so the metadata went back to an older version; compare 'stint transitions \(id)' with "
+                        + "'stint inspect \(id)' before billing this instance"))
         }
         return findings
     }

@@ -132,6 +132,20 @@ public final class Journal {
         return counts
     }
 
+    /// Returns the highest sequence the journal stores for each instance.
+    func lastSequences() throws -> [String: Int] {
+        let rows = try connection.use { database in
+            try database.query("SELECT instance_id, MAX(sequence) FROM transitions GROUP BY instance_id")
+        }
+        var sequences: [String: Int] = [:]
+        for row in rows {
+            if let id = row[0].text, let sequence = row[1].integer {
+                sequences[id] = Int(sequence)
+            }
+        }
+        return sequences
+    }
+
     /// Runs SQLite's quick integrity check and returns its complaints; empty when the journal is sound.
     public func integrityProblems() throws -> [String] {
         let rows = try connection.use { database in try database.query("PRAGMA quick_check") }

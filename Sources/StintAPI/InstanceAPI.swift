@@ -288,8 +288,11 @@ public final class InstanceAPI: Sendable {
         let seconds = value ?? defaultValue
         let range = InstanceManager.timeoutRangeSeconds
         guard range.contains(seconds) else {
+            let secondsText =
+                seconds.rounded() == seconds && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
             throw APIError.badRequest(
-                "invalid \(name) \(seconds); give seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
+                "invalid \(name) \(secondsText); give seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))"
+            )
         }
         return .milliseconds(Int64(seconds * 1000))
     }

@@ -70,6 +70,10 @@ enum RequestBodyDecoder {
         guard let fields = object as? [String: Any] else {
             throw APIError.badRequest("the JSON body must be an object")
         }
+        if let duplicate = repeatedTopLevelKey(in: data, distinctKeys: fields.count) {
+            throw APIError.badRequest(
+                "invalid JSON body: field '\(duplicate)' is given more than once; give each field once")
+        }
         let unknown = Set(fields.keys).subtracting(allowedFields).sorted()
         guard unknown.isEmpty else {
             throw APIError.badRequest(
@@ -89,6 +93,51 @@ enum RequestBodyDecoder {
         } catch let error as DecodingError {
             throw APIError.badRequest("invalid JSON body: \(describe(error))")
         }
+    }
+
+    /// Returns a key that the top-level object of `data` (already valid JSON) repeats, or nil when its key count
+    /// equals `distinctKeys`. Foundation's parser keeps one value of a repeated key without saying so.
+    static func repeatedTopLevelKey(in data: Data, distinctKeys: Int) -> String? {
+        var keys: [String] = []
+        var depth = 0
+        var stringStart: Int?
+        var escaped = false
+        var lastString: Range<Int>?
+        let bytes = [UInt8](data)
+        for (index, byte) in bytes.enumerated() {
+            if let start = stringStart {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    stringStart = nil
+                    lastString = start..<(index + 1)
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): stringStart = index
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ":"):
+                // A string directly before a colon at depth 1 is a key of the top-level object.
+                if depth == 1, let range = lastString,
+                    let key = try? JSONSerialization.jsonObject(
+                        with: Data(bytes[range]), options: .fragmentsAllowed) as? String
+                {
+                    keys.append(key)
+                }
+            default: break
+            }
+            // Only white space may stand between a key and its colon.
+            if ![0x20, 0x0a, 0x0d, 0x09].contains(byte) {
+                lastString = nil
+            }
+        }
+        guard keys.count > distinctKeys else { return nil }
+        var seen: Set<String> = []
+        return keys.first { !seen.insert($0).inserted }
     }
 
     private static func describe(_ error: DecodingError) -> String {

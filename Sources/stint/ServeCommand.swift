@@ -33,9 +33,13 @@ enum ServeCommand {
         }
 
         let manager = try global.makeManager()
-        let token = try APIToken.loadOrCreate(
-            dataDirectory: global.dataDirectory,
-            explicit: global.token)
+        let token: String
+        do {
+            token = try APIToken.loadOrCreate(dataDirectory: global.dataDirectory, explicit: global.token)
+        } catch let error as APIError {
+            // The token comes from the command line or the environment here, not from an HTTP request.
+            throw CLIError.usage(error.message)
+        }
         let api = InstanceAPI(manager: manager, token: token, log: log)
 
         // InstanceAPI logs each request with its instance, so the HTTP layer's own request log stays off.

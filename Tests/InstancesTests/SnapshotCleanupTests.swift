@@ -159,6 +159,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: paths.directory))
     }
 
+    @Test func metadataBehindJournalIsReported() throws {
+        var metadata = try install(name: "rolled-back")
+        let slots = manager.store.paths(forID: metadata.id).metadataSlots
+        let older = try slots.readCurrent().body
+        for phase in [Phase.stopped, .standby] {
+            metadata.transition(to: phase, at: SystemClock().now())
+            try manager.store.saveMetadata(&metadata)
+        }
+        #expect(manager.diagnose().isEmpty)
+
+        // An older version written back, as a restored backup would be.
+        try slots.write(older)
+        let findings = manager.diagnose()
+        #expect(findings.map(\.kind) == [.journalAhead])
+        #expect(findings.first?.detail.contains("transition 3") == true)
+    }
+
     @Test func staleImageDoesNotPassForNewStandby() throws {
         let path = directory + "/memory.img"
         #expect(FileManager.default.createFile(atPath: path, contents: Data(count: 16)))

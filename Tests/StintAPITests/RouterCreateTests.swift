@@ -57,6 +57,15 @@ import Testing
             (#"{"command": ["true"], "memory_mib": 1e30}"#, "field 'memory_mib' must be an integer"),
             (#"{"command": ["true"], "vcpus": -0.5}"#, "field 'vcpus' must be an integer"),
             (#"{"command": ["true"], "vcpus": true}"#, "'vcpus'"),
+            (
+                #"{"command": ["true"], "memory_mib": 128, "memory_mib": 99999999}"#,
+                "'memory_mib' is given more than once"
+            ),
+            (#"{"command": ["true"], "vcpus": 1, "vcp\u0075s": 2}"#, "'vcpus' is given more than once"),
+            (
+                #"{"command": ["a:b", "{\"x\": 1, \"x\": 2}"], "name": "n", "name" : "m"}"#,
+                "'name' is given more than once"
+            ),
             (#"{"command": ["true"], "name": 7}"#, "'name' must be of type string"),
             (#"{"command": ["true"], "wait_for": 1}"#, "'wait_for'"),
             (#"{"command": ["true"], "wait_timeout_seconds": "10"}"#, "'wait_timeout_seconds'"),

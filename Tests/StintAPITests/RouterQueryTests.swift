@@ -165,7 +165,7 @@ import Testing
         }
         let stopCases: [(String, String)] = [
             (#"{"timeout_seconds": -1}"#, "invalid timeout_seconds"),
-            (#"{"timeout_seconds": 3601}"#, "invalid timeout_seconds"),
+            (#"{"timeout_seconds": 3601}"#, "invalid timeout_seconds 3601;"),
             (#"{"timeout_seconds": "10"}"#, "'timeout_seconds' must be of type number"),
             (#"{"force": true}"#, "'force'"),
             ("{", "malformed JSON"),
