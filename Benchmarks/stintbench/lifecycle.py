@@ -64,6 +64,7 @@ def stint_round(cli, round_index, uptime, templates_dir):
         cli.run("start", SOURCE_NAME, "--wait", "running")
     processes = cli.metadata(SOURCE_NAME)["processes"]
     argv = argv_of(processes["hypervisor_pid"])
+    os.sync()
     wait_until_age(processes["hypervisor_pid"], uptime)
     monitor_rss, _ = host.rss_kib(processes["monitor_pid"])
     monitor_private, monitor_pss = host.private_and_proportional_kib(processes["monitor_pid"])
@@ -78,10 +79,12 @@ def stint_round(cli, round_index, uptime, templates_dir):
     result["standby"] = cli.run("standby", SOURCE_NAME)
     source_dir = cli.directory(SOURCE_NAME)
     result["image_bytes"] = os.path.getsize(os.path.join(source_dir, "snapshot", "memory.img"))
+    os.sync()
     result["restore"] = cli.run("restore", SOURCE_NAME)
     cli.run("standby", SOURCE_NAME)
     write_text(os.path.join(templates_dir, "standby.json"), cli.metadata_text(SOURCE_NAME))
     fork_name = f"bench-fork-{round_index}"
+    os.sync()
     result["fork"] = cli.run("fork", SOURCE_NAME, "--name", fork_name, "--target", "running")
     cli.run("rm", "--force", fork_name)
     cli.run("stop", SOURCE_NAME)
@@ -101,18 +104,21 @@ def raw_round(argv, work_dir, uptime):
     result = {}
 
     machine = RawMachine(arguments, qmp_socket, log_path)
+    os.sync()
     wait_until_age(machine.pid, uptime)
     start = time.monotonic()
     machine.standby(images[0])
     result["standby"] = time.monotonic() - start
     result["image_bytes"] = os.path.getsize(images[0])
 
+    os.sync()
     start = time.monotonic()
     machine = RawMachine(arguments, qmp_socket, log_path, incoming_image=images[0])
     machine.wait_for_incoming_and_continue()
     result["restore"] = time.monotonic() - start
     machine.standby(images[1])
 
+    os.sync()
     start = time.monotonic()
     subprocess.run(["cp", images[1], images[2]], check=True)
     machine = RawMachine(arguments, qmp_socket, log_path, incoming_image=images[2])
