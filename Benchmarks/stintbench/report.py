@@ -207,8 +207,9 @@ def render(context):
         "**Durable writes.** `Benchmarks/DurableWriteBenchmark` alternates `InstanceStore.saveMetadata` and one",
         "open, write, fsync and close of the same encoded bytes, "
         + f"{len(durable['save_metadata'])} times each. A save records one transition: JSON encoding,",
-        "an in-place write of the older of the two metadata slots with `fdatasync`, then the SQLite journal insert",
-        "(WAL, `synchronous=FULL`). It starts from the standby metadata of the lifecycle instance.",
+        "an in-place write of the older of the two metadata slots with `fdatasync`, a read back of that slot, then",
+        "the SQLite journal insert (WAL, `synchronous=NORMAL`). Every fourth save first fsyncs the journal's WAL and",
+        "database files. It starts from the standby metadata of the lifecycle instance.",
         "",
         "**Cold start.** The wall time of `stint ps`, and the time from launching `stint serve` to the first complete",
         "`GET /instances` response, against `cat DATA/instances/*/metadata.[01] > /dev/null`, which reads both",
