@@ -47,7 +47,9 @@ let package = Package(
         .testTarget(name: "GuestImageTests", dependencies: ["GuestImage"]),
         .testTarget(
             name: "InstancesTests",
-            dependencies: ["Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintTestSupport"]),
+            dependencies: [
+                "Instances", "PhaseTracking", "Hypervisor", "GuestImage", "StintTestSupport", "ProcessSupport",
+            ]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(
             name: "StintAPITests",

@@ -54,11 +54,13 @@ extension InstanceManager {
         for id in store.instanceIDs() {
             if !brokenIDs.contains(id) {
                 for problem in store.paths(forID: id).metadataSlots.problems() {
+                    let consequence =
+                        problem.isRewrittenBySave
+                        ? "the instance reads the other slot, and its next save rewrites this one"
+                        : "the instance reads the other slot, but its saves fail until this file is removed"
                     findings.append(
                         DoctorFinding(
-                            kind: .damagedSlot, subject: id,
-                            detail: problem + "; the instance reads the other slot, and its next save rewrites this one"
-                        ))
+                            kind: .damagedSlot, subject: id, detail: problem.description + "; " + consequence))
                 }
             }
             for path in consumedSnapshots(in: store.paths(forID: id)) {

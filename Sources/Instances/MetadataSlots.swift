@@ -87,15 +87,28 @@ public struct MetadataSlots: Sendable {
             "no complete metadata in '\(directory)': \(problems.joined(separator: ", ")); \(advice)")
     }
 
-    /// Describes every slot that is missing or not complete, with its path, also when the other slot is complete.
-    /// Empty when both slots are complete.
-    public func problems() -> [String] {
+    /// A slot that is missing or not complete.
+    public struct Problem: Sendable {
+        /// The slot's path and what is wrong with it.
+        public let description: String
+        /// True when the next save rewrites the slot; false for a file that is not a regular file, which a save
+        /// never writes through, so saves fail until it is removed.
+        public let isRewrittenBySave: Bool
+    }
+
+    /// Describes every slot that is missing or not complete, also when the other slot is complete. Empty when both
+    /// slots are complete.
+    public func problems() -> [Problem] {
         Self.fileNames.indices.compactMap { slot in
+            let path = path(slot: slot)
+            var info = stat()
+            let isRegular = lstat(path, &info) != 0 || info.st_mode & S_IFMT == S_IFREG
             switch read(slot: slot) {
-            case .missing: return "'\(path(slot: slot))' is missing"
-            case .invalid(let reason): return "'\(path(slot: slot))' \(reason)"
+            case .missing: return Problem(description: "'\(path)' is missing", isRewrittenBySave: true)
+            case .invalid(let reason): return Problem(description: "'\(path)' \(reason)", isRewrittenBySave: isRegular)
             case .candidate(let candidate):
-                return candidate.checksumMatches ? nil : "'\(path(slot: slot))' \(Self.checksumFailure)"
+                return candidate.checksumMatches
+                    ? nil : Problem(description: "'\(path)' \(Self.checksumFailure)", isRewrittenBySave: true)
             }
         }
     }

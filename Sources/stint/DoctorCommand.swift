@@ -28,8 +28,15 @@ enum DoctorCommand {
             rows.append([finding.kind.rawValue, finding.subject, finding.detail])
         }
         Commands.write(Formatting.table(rows))
+        var advice: [String] = []
+        if findings.contains(where: { $0.kind == .brokenInstance }) {
+            advice.append("'stint doctor --move-aside ID' moves a broken instance aside")
+        }
+        if findings.contains(where: { $0.kind == .leftoverDirectory }) {
+            advice.append("'stint doctor --clean' removes leftovers")
+        }
+        let summary = "\(findings.count) problem\(findings.count == 1 ? "" : "s") found"
         throw CLIError.failure(
-            "\(findings.count) problem\(findings.count == 1 ? "" : "s") found; 'stint doctor --move-aside ID' moves a broken instance aside"
-        )
+            ([summary] + (advice.isEmpty ? ["see DETAIL for each"] : advice)).joined(separator: "; "))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PhaseTracking
+import ProcessSupport
 import StintTestSupport
 import Testing
 
@@ -145,6 +146,13 @@ import Testing
             process.waitUntilExit()
         }
         defer { stop() }
+        // Process.run may return before the child has executed python3, so wait until its arguments show.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !ProcessInspector.processes(withArgumentsInside: paths.directory).contains(process.processIdentifier),
+            ContinuousClock.now < deadline
+        {
+            usleep(10_000)
+        }
         do {
             _ = try manager.moveAside(paths.directory.split(separator: "/").last.map(String.init) ?? "")
             Issue.record("moved an instance whose processes still run")
