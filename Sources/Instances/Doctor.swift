@@ -37,7 +37,8 @@ extension InstanceManager {
     /// instances that only need reconciling are reconciled by their next operation or listing.
     public func diagnose() -> [DoctorFinding] {
         var findings: [DoctorFinding] = []
-        for status in list() where status.state == .unknown || status.stateError != nil {
+        let statuses = list()
+        for status in statuses where status.state == .unknown || status.stateError != nil {
             let kind: DoctorFinding.Kind = status.metadata == nil ? .brokenInstance : .unreconciledInstance
             findings.append(
                 DoctorFinding(
@@ -77,7 +78,7 @@ extension InstanceManager {
                             + "'stint doctor --clean' removes it"))
             }
         }
-        findings += journalAheadFindings()
+        findings += journalAheadFindings(statuses)
         do {
             let problems = try Journal(dataDirectory: store.dataDirectory).integrityProblems()
             for problem in problems {
@@ -91,11 +92,14 @@ extension InstanceManager {
         return findings
     }
 
-    private func journalAheadFindings() -> [DoctorFinding] {
+    /// Reports the instances among `statuses` whose journal has a higher sequence than their metadata's
+    /// transition count.
+    private func journalAheadFindings(_ statuses: [InstanceStatus]) -> [DoctorFinding] {
         guard let lastSequences = try? Journal(dataDirectory: store.dataDirectory).lastSequences() else { return [] }
         var findings: [DoctorFinding] = []
-        for id in store.instanceIDs() {
-            guard let metadata = try? store.loadMetadata(id: id), let journaled = lastSequences[id],
+        for status in statuses {
+            let id = status.id
+            guard let metadata = status.metadata, let journaled = lastSequences[id],
                 journaled > metadata.phases.transitionCount
             else { continue }
             findings.append(

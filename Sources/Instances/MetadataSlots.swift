@@ -30,20 +30,21 @@ public struct MetadataSlots: Sendable {
         case candidate(Candidate)
     }
 
-    /// A slot whose header and length are sound, with the bytes its checksum covers.
+    /// A slot whose header and length are sound, with the header bytes its checksum covers besides the body.
     struct Candidate {
+        /// The slot's version, with the checksum its header states.
         let record: Record
         let headerPrefix: Substring.UTF8View
-        let storedChecksum: UInt32
 
         var checksumMatches: Bool {
-            CRC32.update(CRC32.update(0, headerPrefix), record.body) == storedChecksum
+            CRC32.update(CRC32.update(0, headerPrefix), record.body) == record.checksum
         }
     }
 
     public static let fileNames = ["metadata.0", "metadata.1"]
     static let magic = "stint-metadata 1"
-    /// Slot files grow in steps of this many bytes and never shrink, so most writes change no file size.
+    /// Slot files grow in steps of this many bytes and shrink only when far larger than needed, so most writes change
+    /// no file size.
     static let allocationUnit = 4096
     static let checksumFailure = "fails its checksum (an interrupted write or a damaged file)"
     /// A slot larger than this is treated as damaged rather than read into memory.
@@ -67,14 +68,7 @@ public struct MetadataSlots: Sendable {
     public func readCurrent() throws -> Record {
         var contents = Self.fileNames.indices.map(read(slot:))
         if let current = Self.newest(&contents) { return current }
-        var problems: [String] = []
-        for (slot, content) in contents.enumerated() {
-            switch content {
-            case .missing: problems.append("'\(path(slot: slot))' is missing")
-            case .invalid(let reason): problems.append("'\(path(slot: slot))' \(reason)")
-            case .candidate: break
-            }
-        }
+        let problems = contents.indices.compactMap { describe(contents[$0], slot: $0) }
         let advice =
             "run 'stint doctor --move-aside \((directory as NSString).lastPathComponent)' to move the instance aside"
         if contents.allSatisfy({ if case .missing = $0 { true } else { false } }) {
@@ -91,8 +85,8 @@ public struct MetadataSlots: Sendable {
     public struct Problem: Sendable {
         /// The slot's path and what is wrong with it.
         public let description: String
-        /// True when the next save rewrites the slot; false for a file that is not a regular file, which a save
-        /// never writes through, so saves fail until it is removed.
+        /// True when the next save rewrites the slot. A file that is not a regular file is never written through,
+        /// so for it saves fail until it is removed.
         public let isRewrittenBySave: Bool
     }
 
@@ -100,16 +94,23 @@ public struct MetadataSlots: Sendable {
     /// slots are complete.
     public func problems() -> [Problem] {
         Self.fileNames.indices.compactMap { slot in
-            let path = path(slot: slot)
-            var info = stat()
-            let isRegular = lstat(path, &info) != 0 || info.st_mode & S_IFMT == S_IFREG
-            switch read(slot: slot) {
-            case .missing: return Problem(description: "'\(path)' is missing", isRewrittenBySave: true)
-            case .invalid(let reason): return Problem(description: "'\(path)' \(reason)", isRewrittenBySave: isRegular)
-            case .candidate(let candidate):
-                return candidate.checksumMatches
-                    ? nil : Problem(description: "'\(path)' \(Self.checksumFailure)", isRewrittenBySave: true)
+            var content = read(slot: slot)
+            if case .candidate(let candidate) = content, !candidate.checksumMatches {
+                content = .invalid(Self.checksumFailure)
             }
+            guard let description = describe(content, slot: slot) else { return nil }
+            var info = stat()
+            let isRegular = lstat(path(slot: slot), &info) != 0 || info.st_mode & S_IFMT == S_IFREG
+            return Problem(description: description, isRewrittenBySave: isRegular)
+        }
+    }
+
+    /// Returns the slot's path and what is wrong with it, or nil for a candidate.
+    private func describe(_ content: Content, slot: Int) -> String? {
+        switch content {
+        case .missing: return "'\(path(slot: slot))' is missing"
+        case .invalid(let reason): return "'\(path(slot: slot))' \(reason)"
+        case .candidate: return nil
         }
     }
 
@@ -117,7 +118,7 @@ public struct MetadataSlots: Sendable {
     /// directory afterwards.
     public func create(_ body: Data) throws {
         for slot in Self.fileNames.indices {
-            try write(body, generation: 1, slot: slot, existingSize: 0)
+            try write(body, generation: 1, slot: slot)
         }
         try DurableFile.syncDirectory(directory)
     }
@@ -133,7 +134,7 @@ public struct MetadataSlots: Sendable {
         let current = Self.newest(&contents)
         let target = current.map { 1 - $0.slot } ?? 0
         let generation = (current?.generation ?? 0) + 1
-        try write(body, generation: generation, slot: target, existingSize: Self.fileSize(path(slot: target)) ?? 0)
+        try write(body, generation: generation, slot: target)
         if case .missing = contents[target] {
             try DurableFile.syncDirectory(directory)
         }
@@ -142,28 +143,23 @@ public struct MetadataSlots: Sendable {
             var problem = "does not read back"
             if case .invalid(let reason) = written[0] { problem = reason }
             throw InstancesError.failed(
-                "saved metadata of '\(directory)' but '\(path(slot: target))' \(problem); run 'stint doctor' and "
-                    + "remove that file so the next save recreates it")
+                "writing the metadata of '\(directory)' failed: after the write, '\(path(slot: target))' \(problem); "
+                    + "run 'stint doctor' and remove that file so the next save recreates it")
         }
     }
 
     /// Writes one slot in place: the header, `body`, and padding up to whole allocation units. The file keeps its
     /// size when that fits, so most writes change no block allocation, and shrinks when it is far larger than
     /// needed. Symbolic links and other files that are not regular are rejected, never followed.
-    private func write(_ body: Data, generation: UInt64, slot: Int, existingSize: Int) throws {
+    private func write(_ body: Data, generation: UInt64, slot: Int) throws {
         let path = path(slot: slot)
-        var bytes = Self.encode(body, generation: generation)
-        let unit = Self.allocationUnit
-        let needed = (bytes.count + unit - 1) / unit * unit
-        let size = existingSize <= needed + 4 * unit ? max(existingSize, needed) : needed
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: size - bytes.count))
         let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
             if errno == ELOOP || errno == EISDIR {
                 throw InstancesError(
                     .corrupt,
                     "metadata slot '\(path)' is not a regular file; remove it so the next save recreates it (the other "
-                        + "slot holds the current metadata)")
+                        + "slot contains the current metadata)")
             }
             throw DurableFile.systemError("open", path)
         }
@@ -173,7 +169,13 @@ public struct MetadataSlots: Sendable {
             throw InstancesError(
                 .corrupt, "metadata slot '\(path)' is not a regular file; remove it so the next save recreates it")
         }
-        if Int(info.st_size) > size {
+        var bytes = Self.encode(body, generation: generation)
+        let unit = Self.allocationUnit
+        let needed = (bytes.count + unit - 1) / unit * unit
+        let existingSize = Int(info.st_size)
+        let size = existingSize <= needed + 4 * unit ? max(existingSize, needed) : needed
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: size - bytes.count))
+        if existingSize > size {
             guard ftruncate(descriptor, off_t(size)) == 0 else { throw DurableFile.systemError("truncate", path) }
         }
         try bytes.withUnsafeBytes { buffer in
@@ -263,7 +265,7 @@ public struct MetadataSlots: Sendable {
         return .candidate(
             Candidate(
                 record: Record(slot: slot, generation: generation, checksum: stored, body: body),
-                headerPrefix: header[..<crcRange.lowerBound].utf8, storedChecksum: stored))
+                headerPrefix: header[..<crcRange.lowerBound].utf8))
     }
 
     /// Returns the complete record with the highest generation, or slot 0's when both have the same. Checks the
@@ -282,11 +284,6 @@ public struct MetadataSlots: Sendable {
             contents[index] = .invalid(Self.checksumFailure)
         }
         return nil
-    }
-
-    static func fileSize(_ path: String) -> Int? {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 
     static func hex(_ value: UInt32) -> String {

@@ -152,7 +152,7 @@ public final class InstanceAPI: Sendable {
     }
 
     private func listInstances(_ request: HTTPRequest) throws -> HTTPResponse {
-        try requireQuery(request, allowed: ["state"])
+        try request.requireQuery(allowed: ["state"])
         var requested: InstanceState?
         if let state = request.query["state"] {
             guard let match = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == state.lowercased() })
@@ -235,7 +235,7 @@ public final class InstanceAPI: Sendable {
     }
 
     private func waitForState(_ request: HTTPRequest, reference: String) throws -> HTTPResponse {
-        try requireQuery(request, allowed: ["state", "timeout"])
+        try request.requireQuery(allowed: ["state", "timeout"])
         guard let text = request.query["state"],
             let requested = InstanceState.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() })
         else {
@@ -271,10 +271,6 @@ public final class InstanceAPI: Sendable {
                 headers: ["Allow": allowed.joined(separator: ", ")])
         }
         return request.method
-    }
-
-    func requireQuery(_ request: HTTPRequest, allowed: Set<String>) throws {
-        try request.requireQuery(allowed: allowed)
     }
 
     private func requireEmptyBody(_ request: HTTPRequest) throws {

@@ -7,7 +7,7 @@ import PhaseTracking
 extension InstanceAPI {
     /// `GET /usage?from=&to=[&instance=][&group_by=instance|day]`.
     func usage(_ request: HTTPRequest) throws -> HTTPResponse {
-        try requireQuery(request, allowed: ["from", "to", "instance", "group_by"])
+        try request.requireQuery(allowed: ["from", "to", "instance", "group_by"])
         let from = try timestamp(request, "from")
         let to = try timestamp(request, "to")
         let grouping: UsageReport.Grouping
@@ -28,7 +28,7 @@ extension InstanceAPI {
 
     /// `GET /instances/{id}/transitions?after=SEQUENCE&limit=N&wait=SECONDS`.
     func instanceTransitions(_ request: HTTPRequest, reference: String) throws -> HTTPResponse {
-        try requireQuery(request, allowed: ["after", "limit", "wait"])
+        try request.requireQuery(allowed: ["after", "limit", "wait"])
         let (after, limit, wait) = try feedParameters(request)
         let result = try manager.transitions(of: reference, afterSequence: Int(after), limit: limit, wait: wait)
         let next = result.entries.last.map { Int64($0.sequence) } ?? after
@@ -38,7 +38,7 @@ extension InstanceAPI {
 
     /// `GET /transitions?after=CURSOR&limit=N&wait=SECONDS`: every instance's transitions in cursor order.
     func allTransitions(_ request: HTTPRequest) throws -> HTTPResponse {
-        try requireQuery(request, allowed: ["after", "limit", "wait"])
+        try request.requireQuery(allowed: ["after", "limit", "wait"])
         let (after, limit, wait) = try feedParameters(request)
         let entries = try manager.transitions(afterCursor: after, limit: limit, wait: wait)
         return try json(

@@ -30,7 +30,7 @@ final class TestDataDirectory {
         cleanUp()
     }
 
-    /// The current metadata document of an instance, as stored.
+    /// Returns the current metadata document of an instance, as stored.
     func metadataBytes(_ id: String) throws -> Data {
         try MetadataSlots(directory: "\(path)/instances/\(id)").readCurrent().body
     }
